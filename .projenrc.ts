@@ -1,0 +1,85 @@
+import { awscdk, javascript } from 'projen';
+
+/**
+ * cdk-zero-trust-eks: projen owns every generated project file.
+ * Change this file, then run `npx projen`.
+ */
+const project = new awscdk.AwsCdkConstructLibrary({
+  name: 'cdk-zero-trust-eks',
+  packageName: 'cdk-zero-trust-eks',
+  description:
+    'Zero-trust Amazon EKS in a few lines: default-deny NetworkPolicies, STRICT mTLS and identity-based Istio authorization generated from one service declaration.',
+  author: 'cdk-zero-trust-eks maintainers',
+  authorAddress: 'security@example.com',
+  repositoryUrl: 'https://github.com/example/cdk-zero-trust-eks.git',
+  keywords: ['cdk', 'cdk8s', 'eks', 'istio', 'zero-trust', 'networkpolicy', 'security'],
+  license: 'Apache-2.0',
+  defaultReleaseBranch: 'main',
+  packageManager: javascript.NodePackageManager.NPM,
+  projenrcTs: true,
+  minNodeVersion: '20.0.0',
+
+  // Layout: top-level lib/ is the source, compiled output goes to build/ (design.md section 5).
+  srcdir: 'lib',
+  libdir: 'build',
+  entrypoint: 'build/index.js',
+
+  // This project's CI is .ci/run: no GitHub workflows, no release machinery.
+  github: false,
+  release: false,
+  buildWorkflow: false,
+  depsUpgrade: false,
+  pullRequestTemplate: false,
+  docgen: false,
+  sampleCode: false,
+
+  cdkVersion: '2.276.0',
+  constructsVersion: '10.5.0',
+  jsiiVersion: '~6.0.16',
+  typescriptVersion: '~6.0.3',
+  peerDeps: ['cdk8s@^2.70.0', 'cdk8s-plus-28@^2.5.6'],
+  devDeps: [
+    'cdk8s@2.70.106',
+    'cdk8s-plus-28@2.5.6',
+    '@types/node@^20',
+    'yaml@^2.9.1',
+    'fast-check@^4.11.0',
+    'ajv@^8.20.0',
+    'ajv-formats@^3.0.1',
+    '@bufbuild/cel@^0.6.1',
+    // Value checks of Kubernetes kinds (v4 is the line that installs on Node 20; design.md section 4).
+    'kubernetes-models@^4.5.1',
+    // Field catalogue of every upstream Kubernetes kind (generated from the upstream OpenAPI):
+    // closes the unknown-field hole kubernetes-models leaves open.
+    '@kubernetes/client-node@^1.4.0',
+  ],
+  jestOptions: {
+    jestConfig: {
+      testMatch: ['<rootDir>/test/**/*.test.ts'],
+      testPathIgnorePatterns: ['/node_modules/', '/build/', '/dist/'],
+    },
+  },
+  tsconfigDev: {
+    include: ['../examples/**/*.ts', '../bin/**/*.ts', '../bench/**/*.ts'],
+    compilerOptions: {},
+  },
+  gitignore: ['/dist/', '/cdk.out/', '/bench/results/', '*.tgz'],
+});
+
+// The main job: synthesize the example policies to YAML (dist/). Run without type-checking:
+// type-checking belongs to the build and the tests.
+for (const pattern of ['/examples/', '/bench/', '/bin/', '/.ci/', '/dist/', '/cdk.json']) {
+  project.addPackageIgnore(pattern);
+}
+
+project.addTask('synth', {
+  description: 'Synthesize the example zero-trust policies to dist/*.k8s.yaml',
+  exec: 'node -r ts-node/register/transpile-only examples/shop/main.ts',
+});
+
+project.addTask('bench', {
+  description: 'Benchmark policy synthesis (prints seconds, peak memory and YAML bytes per N)',
+  exec: 'node -r ts-node/register/transpile-only --expose-gc bench/synth.bench.ts',
+});
+
+project.synth();
