@@ -1,0 +1,4 @@
+export * from './workload-selector';
+export * from './peer-authentication';
+export * from './authorization-policy';
+export * from './sidecar';

@@ -1,0 +1,23 @@
+/**
+ * Names of the rendered objects. Names derived from a service are the service's own name (an
+ * RFC 1035 label, so it has no dot); fixed names carry a dot, so the two can never collide.
+ */
+export const OBJECT_NAMES = {
+  /** Namespace-wide default-deny NetworkPolicy (Ingress and Egress). */
+  defaultDeny: 'zero-trust.default-deny',
+  /** Namespace-wide NetworkPolicy opening DNS and istiod to every non-quarantined pod. */
+  platformEgress: 'zero-trust.platform-egress',
+  /** Allow-nothing AuthorizationPolicy (mesh-wide in the root namespace, and per namespace). */
+  allowNothing: 'zero-trust.allow-nothing',
+  /** Mesh-wide DENY of every request into a quarantined pod. */
+  denyQuarantined: 'zero-trust.deny-quarantined',
+  /** ALLOW policy of the ingress gateway. */
+  ingressGateway: 'zero-trust.ingress-gateway',
+  /** PeerAuthentication: Istio's conventional name for the namespace-wide (or mesh-wide) policy. */
+  peerAuthentication: 'default',
+  /** Sidecar: the namespace-wide one. */
+  sidecar: 'default',
+} as const;
+
+/** The label every rendered object carries, so guardrails can protect what this library manages. */
+export const MANAGED_BY_LABELS = { 'app.kubernetes.io/managed-by': 'cdk-zero-trust-eks' } as const;

@@ -1,0 +1,74 @@
+import { Chart, ChartProps } from 'cdk8s';
+import { Construct } from 'constructs';
+import { Microservice, MicroserviceOptions } from '../model/microservice';
+import { MeshPlatformProps } from '../model/platform';
+import { resolvePlatform } from '../model/resolved-platform';
+import { PolicyModel } from '../model/policy-model';
+import { renderPolicies } from './render/policy-renderer';
+
+/** Props of a `ZeroTrustPolicyChart`. */
+export interface ZeroTrustPolicyChartProps extends ChartProps {
+  /**
+   * The mesh's trust domain: principals are `<trustDomain>/ns/<namespace>/sa/<serviceAccount>`.
+   * @default 'cluster.local'
+   */
+  readonly trustDomain?: string;
+  /**
+   * The cluster's DNS domain, used in the Sidecar egress hosts.
+   * @default 'cluster.local'
+   */
+  readonly clusterDomain?: string;
+  /**
+   * The platform workloads (mesh root, istiod, ingress gateway, DNS, quarantine label).
+   * @default - the defaults of design.md section 2
+   */
+  readonly platform?: MeshPlatformProps;
+}
+
+/**
+ * A cdk8s chart that makes every declared microservice zero-trust: STRICT mTLS, allow-nothing
+ * authorization with an ALLOW per service by SPIFFE principal, default-deny NetworkPolicies
+ * with exactly the declared flows, namespace-scoped Sidecars, and pre-wired quarantine.
+ * It needs no AWS: synthesize it to YAML for any conformant cluster with Istio.
+ */
+export class ZeroTrustPolicyChart extends Chart {
+  /** The namespace a service gets when its options name none. */
+  public readonly defaultNamespace: string;
+  /** Warnings about the declaration (e.g. a Service port that differs from its target port). */
+  public readonly warnings: string[] = [];
+  private readonly model: PolicyModel;
+
+  constructor(scope: Construct, id: string, props: ZeroTrustPolicyChartProps = {}) {
+    // Every rendered object names its namespace itself; the chart's namespace is only the default of addService.
+    super(scope, id, { ...props, namespace: undefined });
+    this.defaultNamespace = props.namespace ?? id;
+    this.model = new PolicyModel({
+      owner: `ZeroTrustPolicyChart '${id}'`,
+      trustDomain: props.trustDomain ?? 'cluster.local',
+      clusterDomain: props.clusterDomain ?? 'cluster.local',
+      defaultNamespace: this.defaultNamespace,
+      platform: resolvePlatform(props.platform),
+    });
+  }
+
+  /** Declares a microservice. Every check runs now, so a bad declaration fails before anything is emitted. */
+  public addService(name: string, options: MicroserviceOptions = {}): Microservice {
+    const service = this.model.addService(this, name, options);
+    for (const port of service.ports.filter(p => p.port !== p.targetPort)) {
+      this.warnings.push(`service '${name}': port ${port.port} differs from targetPort ${port.targetPort}; VPC CNI applies NetworkPolicies to ClusterIP traffic of pods outside the mesh only when they are equal (design.md 3.5)`);
+    }
+    return service;
+  }
+
+  /** The declared services, in declaration order. */
+  public get services(): Microservice[] {
+    return this.model.services;
+  }
+
+  /** Renders the policies (once per synthesis, from the current declaration), then the chart. */
+  public toJson(): any[] {
+    this.node.tryRemoveChild('Policies');
+    renderPolicies(new Construct(this, 'Policies'), this.model);
+    return super.toJson();
+  }
+}
