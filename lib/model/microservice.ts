@@ -136,16 +136,21 @@ export class Microservice extends Construct implements IMicroservice {
           'declare the port as ServicePort.http or ServicePort.grpc, or pass ports: [...] listing only HTTP/gRPC ports');
       }
     }
-    for (const port of ports.sort((a, b) => a - b)) {
-      const key = `${callerKey(caller)}|${port}`;
-      const existing = this.inbound.get(key) ?? new Map<string, InboundAllow>();
-      const rKey = restrictionKey(restriction);
-      const conflict = rKey === '' ? [...existing.keys()].some(k => k !== '') : existing.has('');
+    const rKey = restrictionKey(restriction);
+    const sorted = ports.sort((a, b) => a - b);
+    // Check every port before recording any, so a failed call leaves the declaration unchanged.
+    for (const port of sorted) {
+      const existing = this.inbound.get(`${callerKey(caller)}|${port}`);
+      const conflict = existing !== undefined && (rKey === '' ? [...existing.keys()].some(k => k !== '') : existing.has(''));
       if (conflict) {
         throw declarationError(subject, 'methods/paths', options.methods ?? options.paths ?? 'none',
           `conflicts with an earlier allow of the same caller on port ${port}: one is unrestricted and the other restricts methods/paths, and Istio ORs rules, so the restriction would be lost`,
           'keep only the unrestricted allow, or make every allow of this caller on this port restricted');
       }
+    }
+    for (const port of sorted) {
+      const key = `${callerKey(caller)}|${port}`;
+      const existing = this.inbound.get(key) ?? new Map<string, InboundAllow>();
       existing.set(rKey, { caller, port, restriction });
       this.inbound.set(key, existing);
     }
