@@ -54,6 +54,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@kubernetes/client-node@^1.4.0',
   ],
   jestOptions: {
+    // Snapshots are evidence: never rewrite them silently (update with `npx jest -u` after reading the diff).
+    updateSnapshot: javascript.UpdateSnapshot.NEVER,
     jestConfig: {
       testMatch: ['<rootDir>/test/**/*.test.ts'],
       testPathIgnorePatterns: ['/node_modules/', '/build/', '/dist/'],

@@ -1,9 +1,9 @@
 import { Construct, IConstruct } from 'constructs';
 import { AllowOptions } from './allow-options';
-import { Caller, callerKey, InboundAllow } from './inbound-allow';
-import { normalizeRestriction, restrictionKey } from './request-restriction';
 import { declarationError, show } from './errors';
+import { Caller, callerKey, InboundAllow } from './inbound-allow';
 import type { PolicyModel } from './policy-model';
+import { normalizeRestriction, restrictionKey } from './request-restriction';
 import { ServicePort } from './service-port';
 
 /** A declared microservice: one workload identity with its pods, ports and callers. */

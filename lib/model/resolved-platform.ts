@@ -30,7 +30,7 @@ export function resolvePlatform(props: MeshPlatformProps = {}): ResolvedPlatform
     istiodXdsPort: props.istiod?.xdsPort ?? 15012,
     gatewayNamespace: props.ingressGateway?.namespace ?? 'istio-ingress',
     gatewayServiceAccount: props.ingressGateway?.serviceAccountName ?? 'istio-ingressgateway',
-    gatewayLabels: props.ingressGateway?.podLabels ?? { 'istio': 'ingressgateway', 'app': 'istio-ingressgateway' },
+    gatewayLabels: props.ingressGateway?.podLabels ?? { istio: 'ingressgateway', app: 'istio-ingressgateway' },
     gatewayPorts: [...new Set(props.ingressGateway?.ports ?? [80, 443])].sort((a, b) => a - b),
     dnsNamespace: props.clusterDns?.namespace ?? 'kube-system',
     dnsLabels: props.clusterDns?.podLabels ?? { 'k8s-app': 'kube-dns' },

@@ -2,8 +2,8 @@ import { Chart, ChartProps } from 'cdk8s';
 import { Construct } from 'constructs';
 import { Microservice, MicroserviceOptions } from '../model/microservice';
 import { MeshPlatformProps } from '../model/platform';
-import { resolvePlatform } from '../model/resolved-platform';
 import { PolicyModel } from '../model/policy-model';
+import { resolvePlatform } from '../model/resolved-platform';
 import { renderPolicies } from './render/policy-renderer';
 
 /** Props of a `ZeroTrustPolicyChart`. */

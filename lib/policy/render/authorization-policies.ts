@@ -1,8 +1,9 @@
 import { Construct } from 'constructs';
-import { PolicyModel } from '../../model/policy-model';
-import { AuthorizationAction, AuthorizationPolicy, AuthorizationRule } from '../istio/authorization-policy';
 import { PrincipalRule } from './flows';
 import { MANAGED_BY_LABELS, OBJECT_NAMES } from './object-names';
+import { Microservice } from '../../model/microservice';
+import { PolicyModel } from '../../model/policy-model';
+import { AuthorizationAction, AuthorizationPolicy, AuthorizationRule } from '../istio/authorization-policy';
 
 /**
  * AuthorizationPolicies (design.md 3.3 and 3.6): allow-nothing mesh-wide and per namespace,
@@ -43,14 +44,14 @@ export class AuthorizationPolicyRenderer {
   }
 
   /** The service's ALLOW policy; nothing when it has no callers (it is then unreachable). */
-  public service(scope: Construct, name: string, namespace: string, podLabels: Readonly<Record<string, string>>, rules: PrincipalRule[]): void {
+  public service(scope: Construct, service: Microservice, rules: PrincipalRule[]): void {
     if (rules.length === 0) {
       return;
     }
     new AuthorizationPolicy(scope, 'AuthorizationPolicy', {
-      metadata: { name, namespace, labels: MANAGED_BY_LABELS },
+      metadata: { name: service.name, namespace: service.namespace, labels: MANAGED_BY_LABELS },
       action: AuthorizationAction.ALLOW,
-      selector: { matchLabels: { ...podLabels } },
+      selector: { matchLabels: { ...service.podLabels } },
       rules: rules.map(toIstioRule),
     });
   }

@@ -1,7 +1,7 @@
 import { Caller, callerKey, InboundAllow } from '../../model/inbound-allow';
 import { Microservice } from '../../model/microservice';
-import { restrictionKey, RequestRestriction } from '../../model/request-restriction';
 import { PolicyModel } from '../../model/policy-model';
+import { restrictionKey, RequestRestriction } from '../../model/request-restriction';
 
 /** A workload on the other end of a flow, as the renderers address it. */
 export interface Peer {
@@ -92,7 +92,7 @@ export function calleesOfNamespace(egress: Map<Microservice, PortGrant[]>, names
  * same port set share a rule, so every rule's cross product is exactly what was declared.
  */
 export function principalRules(model: PolicyModel, callee: Microservice): PrincipalRule[] {
-  const byRestriction = new Map<string, { restriction?: RequestRestriction; ports: Map<string, Set<number>> }>();
+  const byRestriction: RestrictionGroups = new Map();
   for (const allow of callee._inboundAllows()) {
     addAllow(model, byRestriction, allow);
   }
@@ -113,7 +113,10 @@ export function principalRules(model: PolicyModel, callee: Microservice): Princi
   return rules.sort((a, b) => compare(ruleKey(a), ruleKey(b)));
 }
 
-function addAllow(model: PolicyModel, byRestriction: Map<string, { restriction?: RequestRestriction; ports: Map<string, Set<number>> }>, allow: InboundAllow): void {
+/** Allows grouped by restriction key, then principal -> ports. */
+type RestrictionGroups = Map<string, { restriction?: RequestRestriction; ports: Map<string, Set<number>> }>;
+
+function addAllow(model: PolicyModel, byRestriction: RestrictionGroups, allow: InboundAllow): void {
   const rKey = restrictionKey(allow.restriction);
   const entry = byRestriction.get(rKey) ?? { restriction: allow.restriction, ports: new Map<string, Set<number>>() };
   const principal = callerPeer(model, allow.caller).principal;

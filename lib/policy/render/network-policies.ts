@@ -1,8 +1,9 @@
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { PolicyModel } from '../../model/policy-model';
 import { Peer, PortGrant } from './flows';
 import { MANAGED_BY_LABELS, OBJECT_NAMES } from './object-names';
+import { Microservice } from '../../model/microservice';
+import { PolicyModel } from '../../model/policy-model';
 
 /**
  * NetworkPolicies (design.md 3.4 and 3.6): default deny both ways per namespace, platform
@@ -43,13 +44,13 @@ export class NetworkPolicyRenderer {
    * One policy for the service's pods: ingress from each caller on its ports, egress to each
    * callee on its ports. Nothing is rendered for a service with neither.
    */
-  public service(scope: Construct, name: string, namespace: string, podLabels: Readonly<Record<string, string>>, ingress: PortGrant[], egress: PortGrant[]): void {
+  public service(scope: Construct, service: Microservice, ingress: PortGrant[], egress: PortGrant[]): void {
     if (ingress.length === 0 && egress.length === 0) {
       return;
     }
     const policy = new kplus.NetworkPolicy(scope, 'NetworkPolicy', {
-      metadata: { name, namespace, labels: MANAGED_BY_LABELS },
-      selector: kplus.Pods.select(scope, 'Pods', { labels: { ...podLabels }, expressions: this.notQuarantined }),
+      metadata: { name: service.name, namespace: service.namespace, labels: MANAGED_BY_LABELS },
+      selector: kplus.Pods.select(scope, 'Pods', { labels: { ...service.podLabels }, expressions: this.notQuarantined }),
     });
     ingress.forEach((grant, i) => policy.addIngressRule(this.peer(scope, `From${i}`, grant.peer), ports(grant)));
     egress.forEach((grant, i) => policy.addEgressRule(this.peer(scope, `To${i}`, grant.peer), ports(grant)));

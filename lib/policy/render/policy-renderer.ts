@@ -1,13 +1,13 @@
 import { Construct } from 'constructs';
-import { PolicyModel } from '../../model/policy-model';
-import { MutualTlsMode, PeerAuthentication } from '../istio/peer-authentication';
-import { Sidecar } from '../istio/sidecar';
 import { AuthorizationPolicyRenderer } from './authorization-policies';
-import { Microservice } from '../../model/microservice';
 import { calleesOfNamespace, compare, egressGrants, ingressGrants, principalRules } from './flows';
 import { NetworkPolicyRenderer } from './network-policies';
 import { MANAGED_BY_LABELS, OBJECT_NAMES } from './object-names';
 import { renderNamespace, renderService, renderServiceAccount } from './workload-objects';
+import { Microservice } from '../../model/microservice';
+import { PolicyModel } from '../../model/policy-model';
+import { MutualTlsMode, PeerAuthentication } from '../istio/peer-authentication';
+import { Sidecar } from '../istio/sidecar';
 
 /**
  * Renders a policy model into cdk8s objects under `scope`, in a fixed order: mesh-wide objects,
@@ -56,8 +56,8 @@ export function renderPolicies(scope: Construct, model: PolicyModel): void {
         renderServiceAccount(svcScope, service.serviceAccountName, namespace);
       }
       renderService(svcScope, service);
-      networkPolicies.service(svcScope, service.name, namespace, service.podLabels, ingressGrants(model, service), egress.get(service) ?? []);
-      authorization.service(svcScope, service.name, namespace, service.podLabels, principalRules(model, service));
+      networkPolicies.service(svcScope, service, ingressGrants(model, service), egress.get(service) ?? []);
+      authorization.service(svcScope, service, principalRules(model, service));
     }
   }
 }

@@ -1,7 +1,7 @@
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { Microservice } from '../../model/microservice';
 import { MANAGED_BY_LABELS } from './object-names';
+import { Microservice } from '../../model/microservice';
 
 /** Labels of a service namespace: sidecar injection, and Pod Security `restricted` in every mode. */
 export const SERVICE_NAMESPACE_LABELS = {
