@@ -5,3 +5,6 @@ export * from './model/platform';
 export * from './model/microservice';
 export * from './policy/istio';
 export * from './policy/zero-trust-policy-chart';
+export * from './policy/self-check';
+export * from './analysis/workload';
+export * from './analysis/effective-access';

@@ -1,10 +1,12 @@
 import { Chart, ChartProps } from 'cdk8s';
 import { Construct } from 'constructs';
+import { verifyDeclaration } from '../analysis/declared-access';
 import { Microservice, MicroserviceOptions } from '../model/microservice';
 import { MeshPlatformProps } from '../model/platform';
 import { PolicyModel } from '../model/policy-model';
 import { resolvePlatform } from '../model/resolved-platform';
 import { renderPolicies } from './render/policy-renderer';
+import { SelfCheck } from './self-check';
 
 /** Props of a `ZeroTrustPolicyChart`. */
 export interface ZeroTrustPolicyChartProps extends ChartProps {
@@ -23,6 +25,12 @@ export interface ZeroTrustPolicyChartProps extends ChartProps {
    * @default - the defaults of design.md section 2
    */
   readonly platform?: MeshPlatformProps;
+  /**
+   * What to do when the synthesized policies do not allow exactly what was declared (a declared
+   * flow blocked, an undeclared flow open at either layer, or DNS/istiod blocked).
+   * @default SelfCheck.FAIL
+   */
+  readonly selfCheck?: SelfCheck;
 }
 
 /**
@@ -36,12 +44,16 @@ export class ZeroTrustPolicyChart extends Chart {
   public readonly defaultNamespace: string;
   /** Warnings about the declaration (e.g. a Service port that differs from its target port). */
   public readonly warnings: string[] = [];
+  /** The differences the last self-check found (empty when the output is exact). */
+  public selfCheckFindings: string[] = [];
   private readonly model: PolicyModel;
+  private readonly selfCheck: SelfCheck;
 
   constructor(scope: Construct, id: string, props: ZeroTrustPolicyChartProps = {}) {
     // Every rendered object names its namespace itself; the chart's namespace is only the default of addService.
     super(scope, id, { ...props, namespace: undefined });
     this.defaultNamespace = props.namespace ?? id;
+    this.selfCheck = props.selfCheck ?? SelfCheck.FAIL;
     this.model = new PolicyModel({
       owner: `ZeroTrustPolicyChart '${id}'`,
       trustDomain: props.trustDomain ?? 'cluster.local',
@@ -65,10 +77,22 @@ export class ZeroTrustPolicyChart extends Chart {
     return this.model.services;
   }
 
-  /** Renders the policies (once per synthesis, from the current declaration), then the chart. */
+  /**
+   * Renders the policies from the current declaration, synthesizes the chart, then proves with
+   * the effective-access analyzer that the objects allow exactly what was declared.
+   */
   public toJson(): any[] {
     this.node.tryRemoveChild('Policies');
     renderPolicies(new Construct(this, 'Policies'), this.model);
-    return super.toJson();
+    const objects = super.toJson();
+    this.selfCheckFindings = verifyDeclaration(this.model, objects);
+    if (this.selfCheckFindings.length > 0) {
+      const message = `${this.model.owner}: the synthesized policies do not match the declaration:\n  ${this.selfCheckFindings.join('\n  ')}`;
+      if (this.selfCheck === SelfCheck.FAIL) {
+        throw new Error(`${message}\nFix: report this as a bug of cdk-zero-trust-eks, or set selfCheck: SelfCheck.WARN to synthesize anyway while investigating.`);
+      }
+      process.stderr.write(`warning: ${message}\n`);
+    }
+    return objects;
   }
 }

@@ -1,0 +1,42 @@
+import { field, list } from './manifest';
+
+/** A Kubernetes LabelSelector (metav1.LabelSelector). */
+export interface LabelSelector {
+  readonly matchLabels?: Record<string, string>;
+  readonly matchExpressions?: { key: string; operator: string; values?: string[] }[];
+}
+
+/**
+ * Whether `labels` satisfy `selector`. matchLabels and every matchExpression are ANDed; an empty
+ * selector matches everything (kubernetes.io/docs/concepts/overview/working-with-objects/labels/#label-selectors).
+ * An unknown operator matches nothing (the API server would have rejected the object).
+ */
+export function matchesSelector(selector: LabelSelector | undefined, labels: Readonly<Record<string, string>>): boolean {
+  if (!selector) {
+    return true;
+  }
+  for (const [key, value] of Object.entries(field<Record<string, string>>(selector, 'matchLabels') ?? {})) {
+    if (labels[key] !== value) {
+      return false;
+    }
+  }
+  for (const expr of list<{ key: string; operator: string; values?: string[] }>(selector, 'matchExpressions')) {
+    const has = Object.prototype.hasOwnProperty.call(labels, expr.key);
+    const values = expr.values ?? [];
+    switch (expr.operator) {
+      // In: the label exists and its value is listed.
+      case 'In': if (!has || !values.includes(labels[expr.key])) return false; break;
+      // NotIn: the label is absent, or its value is not listed.
+      case 'NotIn': if (has && values.includes(labels[expr.key])) return false; break;
+      case 'Exists': if (!has) return false; break;
+      case 'DoesNotExist': if (has) return false; break;
+      default: return false;
+    }
+  }
+  return true;
+}
+
+/** Istio's `selector.matchLabels`: exact matches only; absent selects every workload in scope. */
+export function matchesIstioSelector(matchLabels: Record<string, string> | undefined, labels: Readonly<Record<string, string>>): boolean {
+  return Object.entries(matchLabels ?? {}).every(([k, v]) => labels[k] === v);
+}
