@@ -131,9 +131,9 @@ export class NetworkPolicyLayer {
     const out = src === EXTERNAL ? { allowed: true, policies: [] as string[] } : this.check(this.egress.get(src), this.isolating.get(src)?.egress ?? [], dst, dstWorkload, port, protocol);
     const inn = dst === EXTERNAL ? { allowed: true, policies: [] as string[] } : this.check(this.ingress.get(dst), this.isolating.get(dst)?.ingress ?? [], src, dstWorkload, port, protocol);
     if (!out.allowed || !inn.allowed) {
-      return { allowed: false, policies: [...(out.allowed ? [] : out.policies), ...(inn.allowed ? [] : inn.policies)] };
+      return { allowed: false, policies: [...new Set([...(out.allowed ? [] : out.policies), ...(inn.allowed ? [] : inn.policies)])] };
     }
-    return { allowed: true, policies: [...out.policies, ...inn.policies] };
+    return { allowed: true, policies: [...new Set([...out.policies, ...inn.policies])] };
   }
 
   /**

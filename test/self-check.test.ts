@@ -1,0 +1,96 @@
+import { ApiObject, Testing } from 'cdk8s';
+import { SelfCheck, ServicePort, ZeroTrustPolicyChart } from '../lib';
+import { verifyDeclaration } from '../lib/analysis/declared-access';
+import { KubeObject } from '../lib/analysis/manifest';
+import { PolicyModel } from '../lib/model/policy-model';
+import { resolvePlatform } from '../lib/model/resolved-platform';
+
+/** order -> payment:8443 POST /charge; payment also exposes 9000, which nobody may use. */
+function declare(selfCheck?: SelfCheck) {
+  const chart = new ZeroTrustPolicyChart(Testing.app(), 'shop', { namespace: 'shop', selfCheck });
+  const order = chart.addService('order', { ports: [ServicePort.http(8080)] });
+  const payment = chart.addService('payment', { namespace: 'payments', ports: [ServicePort.http(8443), ServicePort.tcp(9000)] });
+  payment.allowFrom(order, { ports: [8443], methods: ['POST'], paths: ['/charge'] });
+  return { chart, order, payment };
+}
+
+function extra(chart: ZeroTrustPolicyChart, id: string, kind: string, apiVersion: string, namespace: string, spec: Record<string, unknown>) {
+  new ApiObject(chart, id, { apiVersion, kind, metadata: { name: id.toLowerCase(), namespace }, spec });
+}
+
+describe('self-verifying synthesis', () => {
+  test('the exact output passes and records no findings', () => {
+    const { chart } = declare();
+    expect(chart.toJson().length).toBeGreaterThan(20);
+    expect(chart.selfCheckFindings).toEqual([]);
+  });
+
+  test('an undeclared flow opened at the NetworkPolicy layer fails synthesis', () => {
+    const { chart } = declare();
+    extra(chart, 'LeakEgress', 'NetworkPolicy', 'networking.k8s.io/v1', 'shop', { podSelector: {}, egress: [{}], policyTypes: ['Egress'] });
+    extra(chart, 'LeakIngress', 'NetworkPolicy', 'networking.k8s.io/v1', 'payments', { podSelector: {}, ingress: [{}], policyTypes: ['Ingress'] });
+    expect(() => chart.toJson()).toThrow(/undeclared flow shop\/order -> payments\/payment:9000\/TCP is open: NetworkPolicy \(NetworkPolicy\/shop\/leakegress, NetworkPolicy\/payments\/leakingress\)/);
+  });
+
+  test('an undeclared flow opened at the Istio layer alone fails synthesis', () => {
+    const { chart } = declare();
+    extra(chart, 'WideOpen', 'AuthorizationPolicy', 'security.istio.io/v1', 'payments', { rules: [{ from: [{ source: { principals: ['*'] } }] }] });
+    expect(() => chart.toJson()).toThrow(/undeclared flow shop\/order -> payments\/payment:9000\/TCP is open: Istio \(AuthorizationPolicy\/payments\/wideopen\)/);
+  });
+
+  test('a widened request restriction fails synthesis', () => {
+    const { chart } = declare();
+    extra(chart, 'AnyMethod', 'AuthorizationPolicy', 'security.istio.io/v1', 'payments', {
+      selector: { matchLabels: { 'app.kubernetes.io/name': 'payment' } },
+      rules: [{ from: [{ source: { principals: ['cluster.local/ns/shop/sa/order'] } }], to: [{ operation: { ports: ['8443'] } }] }],
+    });
+    expect(() => chart.toJson()).toThrow(/declared flow shop\/order -> payments\/payment:8443\/TCP allows requests \[\*\] but the declaration allows \[methods=POST paths=\/charge\]/);
+  });
+
+  test('a declared flow denied by Istio fails synthesis', () => {
+    const { chart } = declare();
+    extra(chart, 'Deny', 'AuthorizationPolicy', 'security.istio.io/v1', 'payments', { action: 'DENY', rules: [{ to: [{ operation: { ports: ['8443'] } }] }] });
+    expect(() => chart.toJson()).toThrow(/declared flow shop\/order -> payments\/payment:8443\/TCP is denied by Istio \(AuthorizationPolicy\/payments\/deny\)/);
+  });
+
+  test('SelfCheck.WARN synthesizes anyway and records the findings', () => {
+    const { chart } = declare(SelfCheck.WARN);
+    extra(chart, 'Deny', 'AuthorizationPolicy', 'security.istio.io/v1', 'payments', { action: 'DENY', rules: [{}] });
+    const write = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      expect(chart.toJson().some((o: KubeObject) => o.metadata?.name === 'deny')).toBe(true);
+      expect(chart.selfCheckFindings).toEqual([expect.stringMatching(/declared flow shop\/order -> payments\/payment:8443\/TCP is denied by Istio/)]);
+      expect(write).toHaveBeenCalledWith(expect.stringMatching(/^warning: ZeroTrustPolicyChart 'shop': the synthesized policies do not match/));
+    } finally {
+      write.mockRestore();
+    }
+  });
+});
+
+describe('verifyDeclaration on objects it did not render', () => {
+  function model() {
+    const m = new PolicyModel({ owner: 'test', trustDomain: 'cluster.local', clusterDomain: 'cluster.local', defaultNamespace: 'shop', platform: resolvePlatform() });
+    const scope = new ZeroTrustPolicyChart(Testing.app(), 'scope');
+    const order = m.addService(scope, 'order', {});
+    const payment = m.addService(scope, 'payment', { ports: [ServicePort.http(8443)] });
+    payment.allowFrom(order);
+    return m;
+  }
+
+  test('no objects at all: every namespace is open, so the declared flow passes but undeclared ones are reported', () => {
+    const problems = verifyDeclaration(model(), []);
+    expect(problems).toContain('undeclared flow the outside world -> shop/payment:8443/TCP is open: NetworkPolicy (not isolated) and Istio (no ALLOW policy applies)');
+    expect(problems).toContain('undeclared flow platform/ingress-gateway -> shop/payment:8443/TCP is open: NetworkPolicy (not isolated) and Istio (no ALLOW policy applies)');
+    expect(problems.some(p => p.startsWith('declared flow'))).toBe(false);
+  });
+
+  test('a default deny without the platform egress blocks DNS and istiod, and the declared flow', () => {
+    const objects: KubeObject[] = [
+      { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'deny', namespace: 'shop' }, spec: { podSelector: {}, policyTypes: ['Ingress', 'Egress'] } },
+    ];
+    const problems = verifyDeclaration(model(), objects);
+    expect(problems).toContain('platform necessity blocked: shop/order cannot reach platform/cluster-dns on UDP 53 (NetworkPolicy/shop/deny)');
+    expect(problems).toContain('platform necessity blocked: shop/payment cannot reach platform/istiod on TCP 15012 (NetworkPolicy/shop/deny)');
+    expect(problems).toContain('declared flow shop/order -> shop/payment:8443/TCP is blocked by NetworkPolicy (NetworkPolicy/shop/deny)');
+  });
+});
