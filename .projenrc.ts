@@ -33,20 +33,31 @@ const project = new awscdk.AwsCdkConstructLibrary({
   docgen: false,
   sampleCode: false,
 
+  // The audit and report command (lib/cli/main.ts).
+  bin: { 'cdk-zero-trust-eks': 'build/cli/main.js' },
+
   cdkVersion: '2.276.0',
   constructsVersion: '10.5.0',
   jsiiVersion: '~6.0.16',
   typescriptVersion: '~6.0.3',
   peerDeps: ['cdk8s@^2.70.0', 'cdk8s-plus-28@^2.5.6'],
+  // Runtime dependencies beyond the peers are bundled into the tarball (jsii bundledDependencies).
+  bundledDeps: [
+    // Parses the manifests the audit command reads.
+    'yaml@^2.9.1',
+    // Graphviz compiled to WebAssembly: renders the report's service graph to SVG offline.
+    '@viz-js/viz@^3.31.0',
+  ],
   devDeps: [
     'cdk8s@2.70.106',
     'cdk8s-plus-28@2.5.6',
     '@types/node@^20',
-    'yaml@^2.9.1',
     'fast-check@^4.11.0',
     'ajv@^8.20.0',
     'ajv-formats@^3.0.1',
     '@bufbuild/cel@^0.6.1',
+    // The required peer of @bufbuild/cel (it types the CEL values the CRD rules see).
+    '@bufbuild/protobuf@^2.17.0',
     // Value checks of Kubernetes kinds (v4 is the line that installs on Node 20; design.md section 4).
     'kubernetes-models@^4.5.1',
     // Field catalogue of every upstream Kubernetes kind (generated from the upstream OpenAPI):

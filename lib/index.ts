@@ -8,3 +8,5 @@ export * from './policy/zero-trust-policy-chart';
 export * from './policy/self-check';
 export * from './analysis/workload';
 export * from './analysis/effective-access';
+export * from './report/finding';
+export * from './report/zero-trust-report';

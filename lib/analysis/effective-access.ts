@@ -111,6 +111,11 @@ export class EffectiveAccess {
     return w.meshed === false ? undefined : `${this.trustDomain}/ns/${w.namespace}/sa/${w.serviceAccountName}`;
   }
 
+  /** Whether some NetworkPolicy isolates the workload's egress. */
+  public isEgressIsolated(id: string): boolean {
+    return this.network.isEgressIsolated(this.workload(id).id);
+  }
+
   /** Decides one flow. `source` may be 'external'. */
   public decide(source: string, destination: string, port: number, protocol = 'TCP'): FlowDecision {
     const dst = this.workload(destination);

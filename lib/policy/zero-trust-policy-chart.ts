@@ -1,6 +1,7 @@
 import { Chart, ChartProps } from 'cdk8s';
 import { Construct } from 'constructs';
-import { verifyDeclaration } from '../analysis/declared-access';
+import { declaredWorkloads, verifyDeclaration } from '../analysis/declared-access';
+import { Workload } from '../analysis/workload';
 import { Microservice, MicroserviceOptions } from '../model/microservice';
 import { MeshPlatformProps } from '../model/platform';
 import { PolicyModel } from '../model/policy-model';
@@ -70,6 +71,23 @@ export class ZeroTrustPolicyChart extends Chart {
       this.warnings.push(`service '${name}': port ${port.port} differs from targetPort ${port.targetPort}; VPC CNI applies NetworkPolicies to ClusterIP traffic of pods outside the mesh only when they are equal (design.md 3.5)`);
     }
     return service;
+  }
+
+  /**
+   * The declared workloads as the analyzer sees them: one per service, plus the platform's
+   * ingress gateway, cluster DNS and istiod.
+   */
+  public get workloads(): Workload[] {
+    return declaredWorkloads(this.model);
+  }
+
+  /**
+   * What an analysis of this chart needs to know.
+   * @internal
+   */
+  public _analysisContext() {
+    const p = this.model.platform;
+    return { workloads: this.workloads, rootNamespace: p.rootNamespace, trustDomain: this.model.trustDomain, quarantineLabel: p.quarantineLabel, gatewayLabels: p.gatewayLabels };
   }
 
   /** The declared services, in declaration order. */
