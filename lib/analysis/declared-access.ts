@@ -65,12 +65,8 @@ export function verifyDeclaration(model: PolicyModel, objects: readonly KubeObje
   const access = EffectiveAccess._fromObjects(objects, { rootNamespace: model.platform.rootNamespace, trustDomain: model.trustDomain, workloads: declaredWorkloads(model) });
   const expected = declaredFlows(model);
   const problems: string[] = [];
-  const platform = new Set<string>([PLATFORM_IDS.dns, PLATFORM_IDS.istiod]);
   const seen = new Set<string>();
-  for (const flow of access.flows()) {
-    if (platform.has(flow.destination)) {
-      continue;
-    }
+  for (const flow of access.flows(model.services.map(serviceId))) {
     const key = `${flow.source}|${flow.destination}|${flow.port}`;
     const want = expected.get(key);
     if (!want) {

@@ -148,10 +148,12 @@ export class EffectiveAccess {
    * Every (source, destination, port) open at either layer, sorted, over the destinations'
    * declared ports. Candidates come from the policies themselves (ingress peers, ALLOW
    * principals), so the cost follows what is open rather than the square of the workloads.
+   * @param destinations only these destinations (default: every workload)
    */
-  public flows(): FlowDecision[] {
+  public flows(destinations?: string[]): FlowDecision[] {
     const out: FlowDecision[] = [];
-    for (const dst of this.workloads) {
+    const wanted = destinations === undefined ? this.workloads : destinations.map(id => this.workload(id));
+    for (const dst of wanted) {
       for (const p of dst.ports) {
         const protocol = p.protocol ?? 'TCP';
         for (const source of this.candidates(dst, p.port, protocol)) {

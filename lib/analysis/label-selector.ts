@@ -1,5 +1,3 @@
-import { field, list } from './manifest';
-
 /** A Kubernetes LabelSelector (metav1.LabelSelector). */
 export interface LabelSelector {
   readonly matchLabels?: Record<string, string>;
@@ -12,15 +10,19 @@ export interface LabelSelector {
  * An unknown operator matches nothing (the API server would have rejected the object).
  */
 export function matchesSelector(selector: LabelSelector | undefined, labels: Readonly<Record<string, string>>): boolean {
-  if (!selector) {
+  if (!selector || typeof selector !== 'object') {
     return true;
   }
-  for (const [key, value] of Object.entries(field<Record<string, string>>(selector, 'matchLabels') ?? {})) {
-    if (labels[key] !== value) {
-      return false;
+  const matchLabels = selector.matchLabels;
+  if (matchLabels && typeof matchLabels === 'object') {
+    for (const key in matchLabels) {
+      if (labels[key] !== matchLabels[key]) {
+        return false;
+      }
     }
   }
-  for (const expr of list<{ key: string; operator: string; values?: string[] }>(selector, 'matchExpressions')) {
+  const expressions = Array.isArray(selector.matchExpressions) ? selector.matchExpressions : [];
+  for (const expr of expressions) {
     const has = Object.prototype.hasOwnProperty.call(labels, expr.key);
     const values = expr.values ?? [];
     switch (expr.operator) {

@@ -93,12 +93,30 @@ export class NetworkPolicyLayer {
   private readonly egress = new Map<string, Allowance[] | undefined>();
   private readonly isolating = new Map<string, { ingress: string[]; egress: string[] }>();
   private readonly byId = new Map<string, Workload>();
+  /** label key -> value -> namespaces: a selector with matchLabels starts from the smallest candidate set. */
+  private readonly namespaceIndex = new Map<string, Map<string, NamespaceLabels[]>>();
+  /** namespace -> label key -> value -> workloads, likewise for podSelectors. */
+  private readonly podIndex = new Map<string, Map<string, Map<string, Workload[]>>>();
 
   constructor(policies: ParsedNetworkPolicy[], private readonly workloads: Workload[], private readonly namespaces: Map<string, NamespaceLabels>) {
+    for (const ns of namespaces.values()) {
+      for (const [k, v] of Object.entries(ns.labels)) {
+        const byValue = this.namespaceIndex.get(k) ?? new Map<string, NamespaceLabels[]>();
+        byValue.set(v, [...(byValue.get(v) ?? []), ns]);
+        this.namespaceIndex.set(k, byValue);
+      }
+    }
     const byNamespace = new Map<string, Workload[]>();
     for (const w of workloads) {
       this.byId.set(w.id, w);
       byNamespace.set(w.namespace, [...(byNamespace.get(w.namespace) ?? []), w]);
+      const index = this.podIndex.get(w.namespace) ?? new Map<string, Map<string, Workload[]>>();
+      for (const [k, v] of Object.entries(w.labels)) {
+        const byValue = index.get(k) ?? new Map<string, Workload[]>();
+        byValue.set(v, [...(byValue.get(v) ?? []), w]);
+        index.set(k, byValue);
+      }
+      this.podIndex.set(w.namespace, index);
     }
     const peerCache = new Map<string, Set<string>>();
     const resolve = (peer: Peer, policyNamespace: string): Set<string> => {
@@ -182,6 +200,12 @@ export class NetworkPolicyLayer {
    * pods matching both (AND), while separate peers are ORed (network-policies/#behavior-of-to-and-from-selectors).
    * ipBlock: addresses in the CIDR but not in `except`; pods match only by a known IP.
    */
+  /** Namespaces that may match a selector: those carrying its first matchLabels entry, else all. */
+  private namespaceCandidates(selector: LabelSelector): NamespaceLabels[] {
+    const first = firstLabel(selector);
+    return first ? this.namespaceIndex.get(first[0])?.get(first[1]) ?? [] : [...this.namespaces.values()];
+  }
+
   private peerSet(peer: Peer, policyNamespace: string, byNamespace: Map<string, Workload[]>): Set<string> {
     const out = new Set<string>();
     if (peer.ipBlock) {
@@ -198,9 +222,11 @@ export class NetworkPolicyLayer {
     }
     const namespaces = peer.namespaceSelector === undefined
       ? [policyNamespace]
-      : [...this.namespaces.values()].filter(ns => matchesSelector(peer.namespaceSelector, ns.labels)).map(ns => ns.name);
+      : this.namespaceCandidates(peer.namespaceSelector).filter(ns => matchesSelector(peer.namespaceSelector, ns.labels)).map(ns => ns.name);
     for (const ns of namespaces) {
-      for (const w of byNamespace.get(ns) ?? []) {
+      const first = peer.podSelector ? firstLabel(peer.podSelector) : undefined;
+      const candidates = first ? this.podIndex.get(ns)?.get(first[0])?.get(first[1]) ?? [] : byNamespace.get(ns) ?? [];
+      for (const w of candidates) {
         if (peer.podSelector === undefined || matchesSelector(peer.podSelector, w.labels)) {
           out.add(w.id);
         }
@@ -208,6 +234,15 @@ export class NetworkPolicyLayer {
     }
     return out;
   }
+}
+
+function firstLabel(selector: LabelSelector): [string, string] | undefined {
+  const labels = selector.matchLabels;
+  if (!labels || typeof labels !== 'object') {
+    return undefined;
+  }
+  const key = Object.keys(labels)[0];
+  return key === undefined ? undefined : [key, labels[key]];
 }
 
 function allowance(p: ParsedNetworkPolicy, r: Rule, resolve: (peer: Peer, ns: string) => Set<string>): Allowance {

@@ -1,6 +1,5 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { instance } from '@viz-js/viz';
 import { PLATFORM_IDS } from '../analysis/declared-access';
 import { EffectiveAccess, FlowDecision } from '../analysis/effective-access';
 import { KubeObject } from '../analysis/manifest';
@@ -11,6 +10,11 @@ import { Finding } from './finding';
 import { parseManifests, readManifestFiles } from './manifest-files';
 import { postureFindings } from './posture-checks';
 import { renderMarkdown } from './report-markdown';
+
+/** The part of @viz-js/viz (Graphviz in WebAssembly) used here; its CommonJS build is loaded. */
+interface Viz {
+  instance(): Promise<{ renderString(dot: string, options: { format: string }): string }>;
+}
 
 /** Options of a report built from manifests. */
 export interface ZeroTrustReportOptions {
@@ -124,8 +128,9 @@ export class ZeroTrustReport {
 
   /** The service graph as SVG, rendered offline by Graphviz compiled to WebAssembly. */
   public async renderSvg(): Promise<string> {
-    const viz = await instance();
-    return viz.renderString(this.toDot(), { format: 'svg' });
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const viz = (require('@viz-js/viz') as Viz);
+    return (await viz.instance()).renderString(this.toDot(), { format: 'svg' });
   }
 
   /** The report as Markdown; `svgFile` is linked when given. */
