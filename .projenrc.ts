@@ -37,7 +37,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
   bin: { 'cdk-zero-trust-eks': 'build/cli/main.js' },
 
   cdkVersion: '2.276.0',
-  constructsVersion: '10.5.0',
+  constructsVersion: '10.5.1',
   jsiiVersion: '~6.0.16',
   typescriptVersion: '~6.0.3',
   peerDeps: ['cdk8s@^2.70.0', 'cdk8s-plus-28@^2.5.6'],
@@ -63,6 +63,12 @@ const project = new awscdk.AwsCdkConstructLibrary({
     // Field catalogue of every upstream Kubernetes kind (generated from the upstream OpenAPI):
     // closes the unknown-field hole kubernetes-models leaves open.
     '@kubernetes/client-node@^1.4.0',
+    // The AWS layer: kubectl for the reference cluster (the library takes it as a prop, like aws-cdk-lib),
+    // the CDK CLI for `cdk synth`, and the compliance packs the tests run over the reference app.
+    '@aws-cdk/lambda-layer-kubectl-v35@^2.2.2',
+    'aws-cdk@^2.1148.1',
+    'cdk-nag@^3.0.2',
+    '@cdklabs/cdk-validator-cfnguard@^0.0.62',
   ],
   jestOptions: {
     // Snapshots are evidence: never rewrite them silently (update with `npx jest -u` after reading the diff).
