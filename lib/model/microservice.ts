@@ -1,6 +1,7 @@
 import { Construct, IConstruct } from 'constructs';
 import { AllowOptions } from './allow-options';
 import { declarationError, show } from './errors';
+import { ExternalEndpoint } from './external-endpoint';
 import { Caller, callerKey, InboundAllow } from './inbound-allow';
 import type { PolicyModel } from './policy-model';
 import { normalizeRestriction, restrictionKey } from './request-restriction';
@@ -70,6 +71,8 @@ export class Microservice extends Construct implements IMicroservice {
   public readonly _model: PolicyModel;
   /** Allows by `callerKey|port`, then by restriction key ('' = unrestricted). */
   private readonly inbound = new Map<string, Map<string, InboundAllow>>();
+  private readonly external = new Map<string, ExternalEndpoint>();
+  private readonly accountAnnotations = new Map<string, string>();
 
   private constructor(scope: Construct, model: PolicyModel, name: string, options: MicroserviceOptions) {
     super(scope, name);
@@ -95,6 +98,43 @@ export class Microservice extends Construct implements IMicroservice {
         "calls inside one pod use localhost and need no policy; if replicas must reach each other, declare the peer role as its own service (e.g. addService('" + this.name + "-peer', ...)) and allow from it");
     }
     this.addAllows({ kind: 'service', service: declared }, options, `allowFrom(${show(declared.name)})`);
+  }
+
+  /**
+   * Allows this service to call an endpoint outside the mesh: egress on its port to its CIDRs
+   * only, and its hosts in a ServiceEntry and in the namespace's Sidecar.
+   */
+  public allowEgressTo(endpoint: ExternalEndpoint): void {
+    const declared = this._model.externalEndpoint(endpoint.name);
+    if (declared !== endpoint) {
+      throw declarationError(`service '${this.name}'`, 'allowEgressTo endpoint', endpoint.name, `is not an external endpoint declared in ${this._model.owner}`,
+        `declare it with addExternalEndpoint('${endpoint.name}', {...}) on the same chart`);
+    }
+    this.external.set(endpoint.name, endpoint);
+  }
+
+  /**
+   * Adds an annotation to the service account (e.g. the IRSA role ARN). A later call with the
+   * same key replaces the value.
+   */
+  public annotateServiceAccount(key: string, value: string): void {
+    this.accountAnnotations.set(key, value);
+  }
+
+  /**
+   * The external endpoints this service may call, sorted by name.
+   * @internal
+   */
+  public _externalEndpoints(): ExternalEndpoint[] {
+    return [...this.external.values()].sort((a, b) => (a.name < b.name ? -1 : 1));
+  }
+
+  /**
+   * The service account's annotations, sorted by key.
+   * @internal
+   */
+  public _serviceAccountAnnotations(): Record<string, string> {
+    return Object.fromEntries([...this.accountAnnotations].sort(([a], [b]) => (a < b ? -1 : 1)));
   }
 
   /** Allows the Istio ingress gateway to forward north-south traffic to this service. */

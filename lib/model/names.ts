@@ -49,3 +49,8 @@ export function suggestLabel(value: string): string {
     .replace(/-+$/, '');
   return cleaned.length > 0 ? cleaned : 'my-service';
 }
+
+/** Whether a string is an unresolved AWS CDK token (`${Token[...]}`), which checks must skip. */
+export function isToken(value: string): boolean {
+  return value.includes('${Token[');
+}

@@ -1,5 +1,6 @@
 import { Construct } from 'constructs';
 import { declarationError } from './errors';
+import { ExternalEndpoint, ExternalEndpointOptions } from './external-endpoint';
 import { Microservice, MicroserviceOptions, IMicroservice } from './microservice';
 import { isDns1035Label, isDns1123Label, isDns1123Subdomain, suggestLabel } from './names';
 import { ResolvedPlatform, SYSTEM_NAMESPACES } from './resolved-platform';
@@ -26,6 +27,7 @@ export class PolicyModel {
   public readonly defaultNamespace: string;
   public readonly platform: ResolvedPlatform;
   private readonly byName = new Map<string, Microservice>();
+  private readonly endpoints = new Map<string, ExternalEndpoint>();
 
   constructor(settings: PolicyModelSettings) {
     this.owner = settings.owner;
@@ -92,6 +94,21 @@ export class PolicyModel {
     const service = Microservice._create(scope, this, name, { ...options, namespace, serviceAccountName, podLabels });
     this.byName.set(name, service);
     return service;
+  }
+
+  /** Declares an endpoint outside the mesh. */
+  public addExternalEndpoint(name: string, options: ExternalEndpointOptions): ExternalEndpoint {
+    if (this.endpoints.has(name)) {
+      throw declarationError(`${this.owner} external endpoint '${name}'`, 'name', name, 'is already declared', 'give every external endpoint a unique name');
+    }
+    const endpoint = ExternalEndpoint._create(this.owner, name, options);
+    this.endpoints.set(name, endpoint);
+    return endpoint;
+  }
+
+  /** A declared external endpoint by name. */
+  public externalEndpoint(name: string): ExternalEndpoint | undefined {
+    return this.endpoints.get(name);
   }
 
   /** Finds the declared service behind `caller`, or explains why there is none. */

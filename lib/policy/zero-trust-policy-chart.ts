@@ -2,8 +2,10 @@ import { Chart, ChartProps } from 'cdk8s';
 import { Construct } from 'constructs';
 import { declaredWorkloads, verifyDeclaration } from '../analysis/declared-access';
 import { Workload } from '../analysis/workload';
+import { ExternalEndpoint, ExternalEndpointOptions } from '../model/external-endpoint';
 import { Microservice, MicroserviceOptions } from '../model/microservice';
 import { MeshPlatformProps } from '../model/platform';
+import { PlatformNetworkProps } from '../model/platform-network';
 import { PolicyModel } from '../model/policy-model';
 import { resolvePlatform } from '../model/resolved-platform';
 import { renderPolicies } from './render/policy-renderer';
@@ -27,6 +29,13 @@ export interface ZeroTrustPolicyChartProps extends ChartProps {
    */
   readonly platform?: MeshPlatformProps;
   /**
+   * Where platform traffic comes from (control-plane, load-balancer and scraper subnets). When
+   * given, the mesh root and ingress gateway namespaces get default-deny NetworkPolicies with
+   * exactly what the platform needs (design.md section 7).
+   * @default - no NetworkPolicies in platform namespaces
+   */
+  readonly platformNetwork?: PlatformNetworkProps;
+  /**
    * What to do when the synthesized policies do not allow exactly what was declared (a declared
    * flow blocked, an undeclared flow open at either layer, or DNS/istiod blocked).
    * @default SelfCheck.FAIL
@@ -49,12 +58,14 @@ export class ZeroTrustPolicyChart extends Chart {
   public selfCheckFindings: string[] = [];
   private readonly model: PolicyModel;
   private readonly selfCheck: SelfCheck;
+  private readonly platformNetwork?: PlatformNetworkProps;
 
   constructor(scope: Construct, id: string, props: ZeroTrustPolicyChartProps = {}) {
     // Every rendered object names its namespace itself; the chart's namespace is only the default of addService.
     super(scope, id, { ...props, namespace: undefined });
     this.defaultNamespace = props.namespace ?? id;
     this.selfCheck = props.selfCheck ?? SelfCheck.FAIL;
+    this.platformNetwork = props.platformNetwork;
     this.model = new PolicyModel({
       owner: `ZeroTrustPolicyChart '${id}'`,
       trustDomain: props.trustDomain ?? 'cluster.local',
@@ -90,6 +101,14 @@ export class ZeroTrustPolicyChart extends Chart {
     return { workloads: this.workloads, rootNamespace: p.rootNamespace, trustDomain: this.model.trustDomain, quarantineLabel: p.quarantineLabel, gatewayLabels: p.gatewayLabels };
   }
 
+  /**
+   * Declares an endpoint outside the mesh (e.g. AWS APIs behind VPC endpoints); services open it
+   * with `allowEgressTo`.
+   */
+  public addExternalEndpoint(name: string, options: ExternalEndpointOptions): ExternalEndpoint {
+    return this.model.addExternalEndpoint(name, options);
+  }
+
   /** The declared services, in declaration order. */
   public get services(): Microservice[] {
     return this.model.services;
@@ -101,7 +120,7 @@ export class ZeroTrustPolicyChart extends Chart {
    */
   public toJson(): any[] {
     this.node.tryRemoveChild('Policies');
-    renderPolicies(new Construct(this, 'Policies'), this.model);
+    renderPolicies(new Construct(this, 'Policies'), this.model, this.platformNetwork);
     const objects = super.toJson();
     this.selfCheckFindings = verifyDeclaration(this.model, objects);
     if (this.selfCheckFindings.length > 0) {

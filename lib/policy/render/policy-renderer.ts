@@ -2,18 +2,22 @@ import { Construct } from 'constructs';
 import { AuthorizationPolicyRenderer } from './authorization-policies';
 import { calleesOfNamespace, compare, egressGrants, ingressGrants, principalRules } from './flows';
 import { NetworkPolicyRenderer } from './network-policies';
+import { renderPlatformPolicies } from './platform-policies';
 import { MANAGED_BY_LABELS, OBJECT_NAMES } from './object-names';
 import { renderNamespace, renderService, renderServiceAccount } from './workload-objects';
+import { ExternalEndpoint } from '../../model/external-endpoint';
 import { Microservice } from '../../model/microservice';
+import { PlatformNetworkProps } from '../../model/platform-network';
 import { PolicyModel } from '../../model/policy-model';
 import { MutualTlsMode, PeerAuthentication } from '../istio/peer-authentication';
+import { ServiceEntry } from '../istio/service-entry';
 import { Sidecar } from '../istio/sidecar';
 
 /**
  * Renders a policy model into cdk8s objects under `scope`, in a fixed order: mesh-wide objects,
  * then each namespace (sorted) with its own objects, then its services (sorted by name).
  */
-export function renderPolicies(scope: Construct, model: PolicyModel): void {
+export function renderPolicies(scope: Construct, model: PolicyModel, platformNetwork?: PlatformNetworkProps): void {
   const p = model.platform;
   const networkPolicies = new NetworkPolicyRenderer(model);
   const authorization = new AuthorizationPolicyRenderer(model);
@@ -27,6 +31,9 @@ export function renderPolicies(scope: Construct, model: PolicyModel): void {
   authorization.allowNothing(mesh, p.rootNamespace);
   authorization.denyQuarantined(mesh);
   authorization.ingressGateway(mesh);
+  if (platformNetwork) {
+    renderPlatformPolicies(new Construct(scope, 'Platform'), model, platformNetwork, networkPolicies);
+  }
 
   const byNamespace = new Map<string, Microservice[]>();
   for (const service of [...model.services].sort((a, b) => compare(a.name, b.name))) {
@@ -43,21 +50,47 @@ export function renderPolicies(scope: Construct, model: PolicyModel): void {
     networkPolicies.defaultDeny(nsScope, namespace);
     networkPolicies.platformEgress(nsScope, namespace);
     const hosts = calleesOfNamespace(egress, namespace).map(c => `${c.namespace}/${c.name}.${c.namespace}.svc.${model.clusterDomain}`);
+    const endpoints = externalEndpointsOf(byNamespace.get(namespace) ?? []);
     new Sidecar(nsScope, 'Sidecar', {
       metadata: { name: OBJECT_NAMES.sidecar, namespace, labels: MANAGED_BY_LABELS },
-      egressHosts: [`${p.rootNamespace}/*`, ...hosts].sort(),
+      egressHosts: [`${p.rootNamespace}/*`, ...hosts, ...endpoints.flatMap(e => e.hosts.map(h => `./${h}`))].sort(),
     });
+    for (const endpoint of endpoints) {
+      new ServiceEntry(nsScope, `ServiceEntry-${endpoint.name}`, {
+        metadata: { name: endpoint.name, namespace, labels: MANAGED_BY_LABELS },
+        hosts: endpoint.hosts,
+        port: endpoint.port,
+      });
+    }
 
     const serviceAccounts = new Set<string>();
     for (const service of byNamespace.get(namespace) ?? []) {
       const svcScope = new Construct(nsScope, `Service-${service.name}`);
       if (!serviceAccounts.has(service.serviceAccountName)) {
         serviceAccounts.add(service.serviceAccountName);
-        renderServiceAccount(svcScope, service.serviceAccountName, namespace);
+        renderServiceAccount(svcScope, service.serviceAccountName, namespace, serviceAccountAnnotations(byNamespace.get(namespace) ?? [], service.serviceAccountName));
       }
       renderService(svcScope, service);
       networkPolicies.service(svcScope, service, ingressGrants(model, service), egress.get(service) ?? []);
       authorization.service(svcScope, service, principalRules(model, service));
     }
   }
+}
+
+/** The external endpoints any of these services may call, unique and sorted by name. */
+function externalEndpointsOf(services: Microservice[]): ExternalEndpoint[] {
+  const byName = new Map<string, ExternalEndpoint>();
+  for (const s of services) {
+    s._externalEndpoints().forEach(e => byName.set(e.name, e));
+  }
+  return [...byName.values()].sort((a, b) => compare(a.name, b.name));
+}
+
+/** The annotations of a (possibly shared) service account: the union of its services' annotations. */
+function serviceAccountAnnotations(services: Microservice[], account: string): Record<string, string> {
+  const merged: Record<string, string> = {};
+  for (const s of services.filter(x => x.serviceAccountName === account)) {
+    Object.assign(merged, s._serviceAccountAnnotations());
+  }
+  return Object.fromEntries(Object.entries(merged).sort(([a], [b]) => compare(a, b)));
 }

@@ -20,9 +20,9 @@ export function renderNamespace(scope: Construct, namespace: string): void {
 }
 
 /** A dedicated service account that pods do not mount a token of unless they opt in. */
-export function renderServiceAccount(scope: Construct, name: string, namespace: string): void {
+export function renderServiceAccount(scope: Construct, name: string, namespace: string, annotations: Record<string, string>): void {
   new kplus.ServiceAccount(scope, 'ServiceAccount', {
-    metadata: { name, namespace, labels: MANAGED_BY_LABELS },
+    metadata: { name, namespace, labels: MANAGED_BY_LABELS, ...(Object.keys(annotations).length > 0 ? { annotations } : {}) },
     automountToken: false,
   });
 }
