@@ -3,6 +3,7 @@ import { istioPathMatch, istioStringMatch, listMatches } from './istio-match';
 import { matchesIstioSelector } from './label-selector';
 import { field, KubeObject, list, objectRef } from './manifest';
 import { Workload } from './workload';
+import { addTo } from '../util/multimap';
 
 interface Source {
   principals?: string[]; notPrincipals?: string[];
@@ -79,7 +80,7 @@ export class AuthorizationLayer {
 
   constructor(policies: ParsedAuthorizationPolicy[], private readonly rootNamespace: string) {
     for (const p of policies.filter(x => !x.targeted)) {
-      this.byNamespace.set(p.namespace, [...(this.byNamespace.get(p.namespace) ?? []), p]);
+      addTo(this.byNamespace, p.namespace, p);
     }
   }
 

@@ -3,6 +3,7 @@ import { KubeObject } from './manifest';
 import { EXTERNAL, NetworkDecision, NetworkPolicyLayer, parseNetworkPolicy } from './network-policy-semantics';
 import { parsePeerAuthentication, PeerAuthenticationLayer } from './peer-authentication-semantics';
 import { isHttpPort, namespacesOf, Workload, WorkloadPort, workloadsOf } from './workload';
+import { addTo } from '../util/multimap';
 
 /** Options of an effective-access analysis. */
 export interface EffectiveAccessOptions {
@@ -97,7 +98,7 @@ export class EffectiveAccess {
       this.byId.set(w.id, w);
       const principal = this.principalOf(w);
       if (principal) {
-        this.byPrincipal.set(principal, [...(this.byPrincipal.get(principal) ?? []), w.id]);
+        addTo(this.byPrincipal, principal, w.id);
       }
     }
     const ofKind = (kind: string) => objects.filter(o => o.kind === kind);
@@ -167,7 +168,9 @@ export class EffectiveAccess {
         }
       }
     }
-    return out.sort((a, b) => compareFlows(a, b));
+    const keyed = out.map(f => ({ f, k: flowKey(f) }));
+    keyed.sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : 0));
+    return keyed.map(x => x.f);
   }
 
   private candidates(dst: Workload, port: number, protocol: string): Set<string> {
@@ -212,8 +215,6 @@ function isIstioSecurity(o: KubeObject): boolean {
   return (o.apiVersion ?? '').startsWith('security.istio.io/');
 }
 
-function compareFlows(a: FlowDecision, b: FlowDecision): number {
-  const ka = `${a.source}\u0000${a.destination}\u0000${String(a.port).padStart(5, '0')}\u0000${a.protocol}`;
-  const kb = `${b.source}\u0000${b.destination}\u0000${String(b.port).padStart(5, '0')}\u0000${b.protocol}`;
-  return ka < kb ? -1 : ka > kb ? 1 : 0;
+function flowKey(f: FlowDecision): string {
+  return `${f.source}\u0000${f.destination}\u0000${String(f.port).padStart(5, '0')}\u0000${f.protocol}`;
 }

@@ -2,6 +2,7 @@ import { cidrContains, INTERNET_SAMPLES } from './cidr';
 import { LabelSelector, matchesSelector } from './label-selector';
 import { field, KubeObject, list, objectRef } from './manifest';
 import { NamespaceLabels, Workload } from './workload';
+import { addTo } from '../util/multimap';
 
 /** The outside world, as a source or destination of traffic. */
 export const EXTERNAL = 'external';
@@ -102,35 +103,27 @@ export class NetworkPolicyLayer {
     for (const ns of namespaces.values()) {
       for (const [k, v] of Object.entries(ns.labels)) {
         const byValue = this.namespaceIndex.get(k) ?? new Map<string, NamespaceLabels[]>();
-        byValue.set(v, [...(byValue.get(v) ?? []), ns]);
+        addTo(byValue, v, ns);
         this.namespaceIndex.set(k, byValue);
       }
     }
     const byNamespace = new Map<string, Workload[]>();
     for (const w of workloads) {
       this.byId.set(w.id, w);
-      byNamespace.set(w.namespace, [...(byNamespace.get(w.namespace) ?? []), w]);
+      addTo(byNamespace, w.namespace, w);
       const index = this.podIndex.get(w.namespace) ?? new Map<string, Map<string, Workload[]>>();
       for (const [k, v] of Object.entries(w.labels)) {
         const byValue = index.get(k) ?? new Map<string, Workload[]>();
-        byValue.set(v, [...(byValue.get(v) ?? []), w]);
+        addTo(byValue, v, w);
         index.set(k, byValue);
       }
       this.podIndex.set(w.namespace, index);
     }
-    const peerCache = new Map<string, Set<string>>();
-    const resolve = (peer: Peer, policyNamespace: string): Set<string> => {
-      const key = `${policyNamespace}|${JSON.stringify(peer)}`;
-      let set = peerCache.get(key);
-      if (!set) {
-        set = this.peerSet(peer, policyNamespace, byNamespace);
-        peerCache.set(key, set);
-      }
-      return set;
-    };
+    // Peers resolve through the label indexes, so each costs a lookup or two: no cache needed.
+    const resolve = (peer: Peer, policyNamespace: string): Set<string> => this.peerSet(peer, policyNamespace, byNamespace);
     const policiesByNamespace = new Map<string, ParsedNetworkPolicy[]>();
     for (const p of policies) {
-      policiesByNamespace.set(p.namespace, [...(policiesByNamespace.get(p.namespace) ?? []), p]);
+      addTo(policiesByNamespace, p.namespace, p);
     }
     for (const w of workloads) {
       const selecting = (policiesByNamespace.get(w.namespace) ?? []).filter(p => matchesSelector(p.podSelector, w.labels));

@@ -1,6 +1,7 @@
 import { matchesIstioSelector } from './label-selector';
 import { field, KubeObject, objectRef } from './manifest';
 import { Workload } from './workload';
+import { addTo } from '../util/multimap';
 
 /** A PeerAuthentication, read once. */
 export interface ParsedPeerAuthentication {
@@ -43,7 +44,7 @@ export class PeerAuthenticationLayer {
   constructor(policies: ParsedPeerAuthentication[], private readonly rootNamespace: string) {
     // Istio picks the oldest of competing policies; manifests carry no age, so name order stands in.
     for (const p of [...policies].sort((a, b) => (a.ref < b.ref ? -1 : 1))) {
-      this.byNamespace.set(p.namespace, [...(this.byNamespace.get(p.namespace) ?? []), p]);
+      addTo(this.byNamespace, p.namespace, p);
     }
   }
 

@@ -69,7 +69,7 @@ export interface INetworkTiers {
  *
  * Every subnet must know its IPv4 CIDR and availability zone at synth: import subnets with
  * `ec2.Subnet.fromSubnetAttributes({ subnetId, availabilityZone, ipv4CidrBlock })` or
- * `ec2.Vpc.fromLookup`. No two tiers may share a subnet.
+ * `ec2.Vpc.fromLookup`. No two tiers may share a subnet, and no two subnet CIDRs may overlap.
  */
 export interface ExistingNetworkTiersProps {
   /** The VPC that holds every subnet below. */

@@ -1,5 +1,6 @@
 import { FlowDecision } from '../analysis/effective-access';
 import { Workload } from '../analysis/workload';
+import { addTo } from '../util/multimap';
 
 /** A flow drawn as an edge. */
 interface Edge {
@@ -28,7 +29,7 @@ function nodeIds(nodes: readonly string[]): Map<string, string> {
 function grouped(workloads: readonly Workload[], used: Set<string>): Map<string, Workload[]> {
   const byNs = new Map<string, Workload[]>();
   for (const w of workloads.filter(x => used.has(x.id) || x.ports.length > 0)) {
-    byNs.set(w.namespace, [...(byNs.get(w.namespace) ?? []), w]);
+    addTo(byNs, w.namespace, w);
   }
   return new Map([...byNs].sort(([a], [b]) => (a < b ? -1 : 1)));
 }

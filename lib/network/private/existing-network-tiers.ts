@@ -28,6 +28,15 @@ export function isConcreteIpv4Cidr(cidr: string): boolean {
   return m !== null && m.slice(1, 5).every((octet) => Number(octet) <= 255) && Number(m[5]) <= 32;
 }
 
+/** The first and last address of a concrete IPv4 CIDR, as unsigned integers. */
+function addressRange(cidr: string): [number, number] {
+  const [address, mask] = cidr.split('/');
+  const first = address.split('.').reduce((acc, octet) => acc * 256 + Number(octet), 0);
+  const size = 2 ** (32 - Number(mask));
+  const start = first - (first % size);
+  return [start, start + size - 1];
+}
+
 /** Reads an attribute of an imported subnet that may throw when it was not supplied at import. */
 function readSubnetAttribute(read: () => string): string | undefined {
   try {
@@ -59,6 +68,7 @@ class ExistingNetworkTiers implements INetworkTiers {
     const subject = 'SegmentedVpc.fromExistingTiers';
     const cidrs = new Map<string, string[]>();
     const owner = new Map<string, string>();
+    const seen: Array<{ where: string; cidr: string; range: [number, number] }> = [];
     for (const rule of TIER_RULES) {
       const subnets = props[rule.field] ?? [];
       if (subnets.length === 0) {
@@ -82,6 +92,13 @@ class ExistingNetworkTiers implements INetworkTiers {
             + 'Fix: import it with ec2.Subnet.fromSubnetAttributes({ subnetId, availabilityZone, ipv4CidrBlock: \'10.0.0.0/19\' }); '
             + 'NetworkPolicies need concrete CIDRs at synth.');
         }
+        const range = addressRange(cidr);
+        const clash = seen.find((other) => other.range[0] <= range[1] && range[0] <= other.range[1]);
+        if (clash !== undefined) {
+          throw new Error(`${subject}: ${where} has CIDR ${cidr}, which overlaps ${clash.where} (got ${clash.cidr}). `
+            + 'Fix: check the ipv4CidrBlock given when importing these subnets; subnets of one VPC never overlap.');
+        }
+        seen.push({ where, cidr, range });
         tierCidrs.push(cidr);
         const zone = readSubnetAttribute(() => subnet.availabilityZone);
         if (rule.multiAz && zone === undefined) {

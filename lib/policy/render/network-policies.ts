@@ -1,102 +1,118 @@
-import * as kplus from 'cdk8s-plus-28';
+import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { Peer, PortGrant } from './flows';
-import { MANAGED_BY_LABELS, OBJECT_NAMES } from './object-names';
 import { Microservice } from '../../model/microservice';
 import { PolicyModel } from '../../model/policy-model';
+import { Peer, PortGrant } from './flows';
+import { MANAGED_BY_LABELS, OBJECT_NAMES } from './object-names';
+
+/** One rule under construction: peers and ports. */
+interface Rule {
+  readonly peers: k8s.NetworkPolicyPeer[];
+  readonly ports: k8s.NetworkPolicyPort[];
+}
 
 /**
  * NetworkPolicies (design.md 3.4 and 3.6): default deny both ways per namespace, platform
  * egress (DNS, istiod), and per service exactly the declared flows. Every selected pod and every
  * peer excludes pods that carry the quarantine label, so a quarantined pod has no allowed flow.
+ *
+ * Objects are the typed `KubeNetworkPolicy` of cdk8s-plus-28: one construct per policy, where the
+ * L2 `NetworkPolicy` would add a construct per selector and peer (measured: 1.5-2x the synthesis
+ * time of plain objects at 1000 services).
  */
 export class NetworkPolicyRenderer {
-  private readonly notQuarantined: kplus.LabelExpression[];
+  private readonly notQuarantined: k8s.LabelSelectorRequirement[];
 
   constructor(private readonly model: PolicyModel) {
-    this.notQuarantined = [kplus.LabelExpression.doesNotExist(model.platform.quarantineLabel)];
+    this.notQuarantined = [{ key: model.platform.quarantineLabel, operator: 'DoesNotExist' }];
   }
 
   /** The namespace-wide default deny, for Ingress and Egress, with no rules. */
   public defaultDeny(scope: Construct, namespace: string): void {
-    new kplus.NetworkPolicy(scope, 'DefaultDeny', {
-      metadata: { name: OBJECT_NAMES.defaultDeny, namespace, labels: MANAGED_BY_LABELS },
-      selector: kplus.Pods.all(scope, 'AllPods'),
-      ingress: { default: kplus.NetworkPolicyTrafficDefault.DENY },
-      egress: { default: kplus.NetworkPolicyTrafficDefault.DENY },
-    });
+    this.emit(scope, 'DefaultDeny', OBJECT_NAMES.defaultDeny, namespace, {}, [], [], ['Egress', 'Ingress']);
   }
 
   /** DNS on UDP and TCP, and istiod's xDS/CA port, for every pod that is not quarantined. */
   public platformEgress(scope: Construct, namespace: string): void {
     const p = this.model.platform;
-    const policy = new kplus.NetworkPolicy(scope, 'PlatformEgress', {
-      metadata: { name: OBJECT_NAMES.platformEgress, namespace, labels: MANAGED_BY_LABELS },
-      selector: kplus.Pods.select(scope, 'NotQuarantined', { expressions: this.notQuarantined }),
-    });
-    policy.addEgressRule(this.dnsPeer(scope), [kplus.NetworkPolicyPort.udp(p.dnsPort), kplus.NetworkPolicyPort.tcp(p.dnsPort)]);
-    policy.addEgressRule(this.istiodPeer(scope), [kplus.NetworkPolicyPort.tcp(p.istiodXdsPort)]);
+    this.emit(scope, 'PlatformEgress', OBJECT_NAMES.platformEgress, namespace, { matchExpressions: this.notQuarantined }, [], [
+      { peers: [this.dnsPeer()], ports: [udp(p.dnsPort), tcp(p.dnsPort)] },
+      { peers: [this.istiodPeer()], ports: [tcp(p.istiodXdsPort)] },
+    ]);
   }
 
   /**
    * One policy for the service's pods: ingress from each caller on its ports, egress to each
-   * callee on its ports. Nothing is rendered for a service with neither.
+   * callee on its ports and to its external endpoints. Nothing for a service with none of these.
    */
   public service(scope: Construct, service: Microservice, ingress: PortGrant[], egress: PortGrant[]): void {
     const external = service._externalEndpoints();
     if (ingress.length === 0 && egress.length === 0 && external.length === 0) {
       return;
     }
-    const policy = new kplus.NetworkPolicy(scope, 'NetworkPolicy', {
-      metadata: { name: service.name, namespace: service.namespace, labels: MANAGED_BY_LABELS },
-      selector: kplus.Pods.select(scope, 'Pods', { labels: { ...service.podLabels }, expressions: this.notQuarantined }),
-    });
-    ingress.forEach((grant, i) => policy.addIngressRule(this.peerOf(scope, `From${i}`, grant.peer), ports(grant)));
-    egress.forEach((grant, i) => policy.addEgressRule(this.peerOf(scope, `To${i}`, grant.peer), ports(grant)));
+    const toRule = (g: PortGrant): Rule => ({ peers: [this.peerOf(g.peer)], ports: g.ports.map(tcp) });
+    const egressRules = egress.map(toRule);
     // External endpoints: their CIDRs only, on their port (design.md 3.4).
     for (const endpoint of external) {
-      endpoint.cidrs.forEach((cidr, i) => {
-        const block = cidr.includes(':') ? kplus.NetworkPolicyIpBlock.ipv6(scope, `${endpoint.name}-${i}`, cidr) : kplus.NetworkPolicyIpBlock.ipv4(scope, `${endpoint.name}-${i}`, cidr);
-        policy.addEgressRule(block, [kplus.NetworkPolicyPort.tcp(endpoint.port)]);
-      });
+      egressRules.push(...endpoint.cidrs.map(cidr => ({ peers: [{ ipBlock: { cidr } }], ports: [tcp(endpoint.port)] })));
     }
+    this.emit(scope, 'NetworkPolicy', service.name, service.namespace, this.selector(service.podLabels), ingress.map(toRule), egressRules);
   }
 
-  /** A policy for platform pods with these labels (not quarantined), with rules to add. */
-  public platformPolicy(scope: Construct, id: string, name: string, namespace: string, podLabels: Readonly<Record<string, string>>): kplus.NetworkPolicy {
-    return new kplus.NetworkPolicy(scope, id, {
-      metadata: { name, namespace, labels: MANAGED_BY_LABELS },
-      selector: kplus.Pods.select(scope, `${id}Pods`, { labels: { ...podLabels }, expressions: this.notQuarantined }),
-    });
+  /** A policy for platform pods with these labels (not quarantined). */
+  public platform(scope: Construct, id: string, name: string, namespace: string, podLabels: Readonly<Record<string, string>>, ingress: Rule[], egress: Rule[]): void {
+    this.emit(scope, id, name, namespace, this.selector(podLabels), ingress, egress);
   }
 
   /** The cluster DNS pods. */
-  public dnsPeer(scope: Construct): kplus.Pods {
+  public dnsPeer(): k8s.NetworkPolicyPeer {
     const p = this.model.platform;
-    return this.peerOf(scope, 'ClusterDns', { key: 'dns', namespace: p.dnsNamespace, podLabels: p.dnsLabels, principal: '' });
+    return this.peerOf({ key: 'dns', namespace: p.dnsNamespace, podLabels: p.dnsLabels, principal: '' });
   }
 
   /** The istiod pods. */
-  public istiodPeer(scope: Construct): kplus.Pods {
+  public istiodPeer(): k8s.NetworkPolicyPeer {
     const p = this.model.platform;
-    return this.peerOf(scope, 'Istiod', { key: 'istiod', namespace: p.rootNamespace, podLabels: p.istiodLabels, principal: '' });
+    return this.peerOf({ key: 'istiod', namespace: p.rootNamespace, podLabels: p.istiodLabels, principal: '' });
   }
 
   /** Every pod that is not quarantined, in every namespace. */
-  public anyPod(scope: Construct, id: string): kplus.Pods {
-    return kplus.Pods.select(scope, id, { expressions: this.notQuarantined, namespaces: kplus.Namespaces.all(scope, `${id}Namespaces`) });
+  public anyPod(): k8s.NetworkPolicyPeer {
+    return { namespaceSelector: {}, podSelector: { matchExpressions: this.notQuarantined } };
   }
 
-  /** Pods with these labels (and no quarantine label) in exactly this namespace: one peer. */
-  public peerOf(scope: Construct, id: string, peer: Peer): kplus.Pods {
-    return kplus.Pods.select(scope, id, {
-      labels: { ...peer.podLabels },
-      expressions: this.notQuarantined,
-      namespaces: kplus.Namespaces.select(scope, `${id}Namespace`, { names: [peer.namespace] }),
+  /** Pods with these labels (and no quarantine label) in exactly this namespace: namespace AND pod in one peer. */
+  public peerOf(peer: Peer): k8s.NetworkPolicyPeer {
+    return {
+      namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': peer.namespace } },
+      podSelector: this.selector(peer.podLabels),
+    };
+  }
+
+  private selector(podLabels: Readonly<Record<string, string>>): k8s.LabelSelector {
+    return { matchExpressions: this.notQuarantined, matchLabels: { ...podLabels } };
+  }
+
+  private emit(scope: Construct, id: string, name: string, namespace: string, podSelector: k8s.LabelSelector, ingress: Rule[], egress: Rule[], types?: string[]): void {
+    const policyTypes = types ?? [...(ingress.length > 0 ? ['Ingress'] : []), ...(egress.length > 0 ? ['Egress'] : [])];
+    new k8s.KubeNetworkPolicy(scope, id, {
+      metadata: { name, namespace, labels: { ...MANAGED_BY_LABELS } },
+      spec: {
+        podSelector,
+        ...(egress.length > 0 ? { egress: egress.map(r => ({ ports: r.ports, to: r.peers })) } : {}),
+        ...(ingress.length > 0 ? { ingress: ingress.map(r => ({ from: r.peers, ports: r.ports })) } : {}),
+        policyTypes,
+      },
     });
   }
 }
 
-function ports(grant: PortGrant): kplus.NetworkPolicyPort[] {
-  return grant.ports.map(p => kplus.NetworkPolicyPort.tcp(p));
+/** A TCP port. */
+export function tcp(port: number): k8s.NetworkPolicyPort {
+  return { port: k8s.IntOrString.fromNumber(port), protocol: 'TCP' };
+}
+
+/** A UDP port. */
+export function udp(port: number): k8s.NetworkPolicyPort {
+  return { port: k8s.IntOrString.fromNumber(port), protocol: 'UDP' };
 }

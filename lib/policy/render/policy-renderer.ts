@@ -12,6 +12,7 @@ import { PolicyModel } from '../../model/policy-model';
 import { MutualTlsMode, PeerAuthentication } from '../istio/peer-authentication';
 import { ServiceEntry } from '../istio/service-entry';
 import { Sidecar } from '../istio/sidecar';
+import { addTo } from '../../util/multimap';
 
 /**
  * Renders a policy model into cdk8s objects under `scope`, in a fixed order: mesh-wide objects,
@@ -37,7 +38,7 @@ export function renderPolicies(scope: Construct, model: PolicyModel, platformNet
 
   const byNamespace = new Map<string, Microservice[]>();
   for (const service of [...model.services].sort((a, b) => compare(a.name, b.name))) {
-    byNamespace.set(service.namespace, [...(byNamespace.get(service.namespace) ?? []), service]);
+    addTo(byNamespace, service.namespace, service);
   }
   for (const namespace of model.namespaces) {
     const nsScope = new Construct(scope, `Namespace-${namespace}`);
