@@ -53,8 +53,14 @@ export class NetworkPolicyRenderer {
     const toRule = (g: PortGrant): Rule => ({ peers: [this.peerOf(g.peer)], ports: g.ports.map(tcp) });
     const egressRules = egress.map(toRule);
     // External endpoints: their CIDRs only, on their port (design.md 3.4).
+    const cidrsByPort = new Map<number, Set<string>>();
     for (const endpoint of external) {
-      egressRules.push(...endpoint.cidrs.map(cidr => ({ peers: [{ ipBlock: { cidr } }], ports: [tcp(endpoint.port)] })));
+      const set = cidrsByPort.get(endpoint.port) ?? new Set<string>();
+      endpoint.cidrs.forEach(c => set.add(c));
+      cidrsByPort.set(endpoint.port, set);
+    }
+    for (const [port, cidrs] of [...cidrsByPort].sort(([a], [b]) => a - b)) {
+      egressRules.push({ peers: [...cidrs].sort().map(cidr => ({ ipBlock: { cidr } })), ports: [tcp(port)] });
     }
     this.emit(scope, 'NetworkPolicy', service.name, service.namespace, this.selector(service.podLabels), ingress.map(toRule), egressRules);
   }
