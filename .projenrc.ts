@@ -1,4 +1,4 @@
-import { awscdk, javascript } from 'projen';
+import { awscdk, javascript, JsonFile } from 'projen';
 
 /**
  * cdk-zero-trust-eks: projen owns every generated project file.
@@ -85,14 +85,32 @@ const project = new awscdk.AwsCdkConstructLibrary({
   gitignore: ['/dist/', '/cdk.out/', '/bench/results/', '*.tgz'],
 });
 
-// The main job: synthesize the example policies to YAML (dist/). Run without type-checking:
-// type-checking belongs to the build and the tests.
 for (const pattern of ['/examples/', '/bench/', '/bin/', '/.ci/', '/dist/', '/cdk.json']) {
   project.addPackageIgnore(pattern);
 }
 
+// The reference zero-trust cluster (bin/): `cdk synth` needs no credentials and no network.
+// The app runs without type-checking: type-checking belongs to the build and the tests.
+new JsonFile(project, 'cdk.json', {
+  obj: {
+    app: 'node -r ts-node/register/transpile-only bin/reference-cluster.ts',
+    context: {
+      // A native AWS::IAM::OIDCProvider for IRSA instead of the deprecated custom resource.
+      '@aws-cdk/aws-eks:useNativeOidcProvider': true,
+    },
+    notices: false,
+  },
+});
+
+// The main job: the reference cluster's `cdk synth` (cdk.out/, plus the posture report).
 project.addTask('synth', {
-  description: 'Synthesize the example zero-trust policies to dist/*.k8s.yaml',
+  description: 'Synthesize the reference zero-trust cluster (cdk.out/) and its posture report',
+  exec: 'cdk synth --quiet --no-notices',
+});
+
+// The Kubernetes layer alone: the example policies as YAML for GitOps (dist/).
+project.addTask('synth:policies', {
+  description: 'Synthesize the example zero-trust policies to dist/*.k8s.yaml, with the posture report',
   exec: 'node -r ts-node/register/transpile-only examples/shop/main.ts',
 });
 

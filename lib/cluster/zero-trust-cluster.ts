@@ -1,0 +1,269 @@
+import { App as Cdk8sApp } from 'cdk8s';
+import { Annotations, Aspects, IAspect, Names } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as eks from 'aws-cdk-lib/aws-eks-v2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct, IConstruct } from 'constructs';
+import { ZeroTrustKeys } from '../encryption/zero-trust-keys';
+import { AwsApi } from '../identity/aws-api';
+import { ClusterService, ClusterServiceOptions } from '../identity/cluster-service';
+import { IstioMesh } from '../mesh/istio-mesh';
+import { ExternalEndpoint } from '../model/external-endpoint';
+import { MeshPlatformProps } from '../model/platform';
+import { INetworkTiers } from '../network/network-tiers';
+import { SegmentedVpc } from '../network/segmented-vpc';
+import { ZeroTrustPolicyChart } from '../policy/zero-trust-policy-chart';
+import { groupManifests, ManifestObject } from './manifest-groups';
+import { NodeAmi, NodeGroupOptions, nodeLaunchTemplate } from './node-group';
+
+/** An explicit, named weakening: a public API endpoint, reachable only from the listed CIDRs. */
+export interface PublicEndpointOptions {
+  /** Who may reach the public endpoint. Must be non-empty and must not contain 0.0.0.0/0. */
+  readonly allowedCidrs: string[];
+}
+
+/** Props of `ZeroTrustCluster`. */
+export interface ZeroTrustClusterProps {
+  /** The Kubernetes version (one that EKS creates today, e.g. `KubernetesVersion.V1_35`). */
+  readonly version: eks.KubernetesVersion;
+  /** The kubectl layer matching the version (e.g. `KubectlV35Layer` from `@aws-cdk/lambda-layer-kubectl-v35`). */
+  readonly kubectlLayer: lambda.ILayerVersion;
+  /**
+   * The cluster's name: also the name of its control-plane log group `/aws/eks/<name>/cluster`.
+   * @default - a stable name derived from the construct path
+   */
+  readonly clusterName?: string;
+  /**
+   * The network tiers.
+   * @default - a new `SegmentedVpc`
+   */
+  readonly network?: INetworkTiers;
+  /**
+   * The customer-managed keys.
+   * @default - new `ZeroTrustKeys`
+   */
+  readonly keys?: ZeroTrustKeys;
+  /**
+   * A role that gets cluster-admin through an access entry (the only human admin besides
+   * break-glass; the kubectl handler's entry is the documented exception).
+   * @default - no human admin
+   */
+  readonly adminRole?: iam.IRole;
+  /**
+   * The managed node group.
+   * @default - 2 to 4 `m6i.large` AL2023 nodes
+   */
+  readonly nodeGroup?: NodeGroupOptions;
+  /**
+   * Retention of the control-plane logs.
+   * @default logs.RetentionDays.ONE_YEAR
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * A public API endpoint next to the private one: a named opt-out with a required CIDR allow-list.
+   * @default - private endpoint only
+   */
+  readonly publicEndpoint?: PublicEndpointOptions;
+  /**
+   * The Istio release.
+   * @default '1.30.3'
+   */
+  readonly istioVersion?: string;
+  /**
+   * The default namespace of services.
+   * @default 'apps'
+   */
+  readonly defaultNamespace?: string;
+  /**
+   * The platform workloads, where they differ from design.md section 2.
+   * @default - the defaults
+   */
+  readonly platform?: MeshPlatformProps;
+}
+
+const SERVICE_CIDR = '172.20.0.0/16';
+const KUBERNETES_SERVICE_IP = '172.20.0.1/32';
+
+/**
+ * A zero-trust EKS cluster (aws-eks-v2): private API endpoint, access entries only with no
+ * creator admin, secrets envelope-encrypted with a customer-managed key, all control-plane logs
+ * in a stack-owned encrypted group, IMDSv2 with hop limit 1 on encrypted nodes in private
+ * subnets, VPC CNI with NetworkPolicy enforcement on, Istio from pinned charts, and one policy
+ * model whose Kubernetes objects are applied after Istio's CRDs and webhook exist.
+ */
+export class ZeroTrustCluster extends Construct {
+  /** The EKS cluster. */
+  public readonly cluster: eks.Cluster;
+  /** The network tiers. */
+  public readonly network: INetworkTiers;
+  /** The keys. */
+  public readonly keys: ZeroTrustKeys;
+  /** The mesh. */
+  public readonly mesh: IstioMesh;
+  /** The Kubernetes policy chart every service is declared in. */
+  public readonly policies: ZeroTrustPolicyChart;
+  /** The control-plane log group. */
+  public readonly controlPlaneLogs: logs.LogGroup;
+  /** The cluster's name. */
+  public readonly clusterName: string;
+  private readonly services: ClusterService[] = [];
+  private readonly endpoints = new Map<AwsApi, ExternalEndpoint>();
+  private rendered = false;
+
+  constructor(scope: Construct, id: string, props: ZeroTrustClusterProps) {
+    super(scope, id);
+    this.clusterName = props.clusterName ?? Names.uniqueResourceName(this, { maxLength: 100, separator: '-' });
+    this.keys = props.keys ?? new ZeroTrustKeys(this, 'Keys');
+    this.network = props.network ?? new SegmentedVpc(this, 'Network', { flowLogsEncryptionKey: this.keys.logsKey });
+    if (props.publicEndpoint) {
+      checkPublicEndpoint(this.node.path, props.publicEndpoint);
+    }
+
+    // The stack owns the control-plane log group, encrypted and with retention; else EKS creates an unencrypted one that never expires.
+    this.controlPlaneLogs = new logs.LogGroup(this, 'ControlPlaneLogs', {
+      logGroupName: `/aws/eks/${this.clusterName}/cluster`,
+      encryptionKey: this.keys.logsKey,
+      retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
+    });
+
+    this.cluster = new eks.Cluster(this, 'Cluster', {
+      clusterName: this.clusterName,
+      version: props.version,
+      vpc: this.network.vpc,
+      vpcSubnets: [{ subnets: this.network.controlPlaneSubnets }],
+      endpointAccess: props.publicEndpoint
+        ? eks.EndpointAccess.PUBLIC_AND_PRIVATE.onlyFrom(...props.publicEndpoint.allowedCidrs)
+        : eks.EndpointAccess.PRIVATE,
+      bootstrapClusterCreatorAdminPermissions: false,
+      secretsEncryptionKey: this.keys.secretsKey,
+      clusterLogging: [
+        eks.ClusterLoggingTypes.API, eks.ClusterLoggingTypes.AUDIT, eks.ClusterLoggingTypes.AUTHENTICATOR,
+        eks.ClusterLoggingTypes.CONTROLLER_MANAGER, eks.ClusterLoggingTypes.SCHEDULER,
+      ],
+      serviceIpv4Cidr: SERVICE_CIDR,
+      defaultCapacity: 0,
+      defaultCapacityType: eks.DefaultCapacityType.NODEGROUP,
+      kubectlProviderOptions: { kubectlLayer: props.kubectlLayer },
+      albController: { version: eks.AlbControllerVersion.V2_17_1 },
+    });
+    this.cluster.node.defaultChild!.node.addDependency(this.controlPlaneLogs);
+    if (props.adminRole) {
+      this.cluster.grantClusterAdmin('AdminAccess', props.adminRole.roleArn);
+    }
+
+    // Interface endpoints admit 443 from the cluster security group (nodes, pods, kubectl handler), never from a CIDR.
+    if (this.network instanceof SegmentedVpc) {
+      this.network.allowEndpointAccessFrom(this.cluster);
+    } else if (this.network.endpointSecurityGroup) {
+      this.network.endpointSecurityGroup.connections.allowFrom(this.cluster, ec2.Port.tcp(443), 'from the EKS cluster security group');
+    }
+
+    const ami = props.nodeGroup?.ami ?? NodeAmi.AL2023_X86_64;
+    const template = nodeLaunchTemplate(this, 'NodeLaunchTemplate', ami, this.keys.ebsKey, props.nodeGroup?.diskSizeGiB ?? 50);
+    this.cluster.addNodegroupCapacity('Nodes', {
+      amiType: ami.amiType,
+      instanceTypes: props.nodeGroup?.instanceTypes ?? [new ec2.InstanceType('m6i.large')],
+      launchTemplateSpec: { id: template.launchTemplateId!, version: template.latestVersionNumber },
+      subnets: { subnets: this.network.nodeSubnets },
+      minSize: props.nodeGroup?.minSize ?? 2,
+      maxSize: props.nodeGroup?.maxSize ?? 4,
+      desiredSize: props.nodeGroup?.desiredSize ?? 2,
+    });
+
+    // NetworkPolicies do nothing on EKS unless the VPC CNI enforces them (controls.md EKS-07).
+    new eks.Addon(this, 'VpcCni', {
+      cluster: this.cluster,
+      addonName: 'vpc-cni',
+      configurationValues: { enableNetworkPolicy: 'true', nodeAgent: { enablePolicyEventLogs: 'true' } },
+    });
+
+    this.mesh = new IstioMesh(this, 'Istio', {
+      cluster: this.cluster,
+      version: props.istioVersion,
+      rootNamespace: props.platform?.rootNamespace,
+      gatewayNamespace: props.platform?.ingressGateway?.namespace,
+      loadBalancerSubnetIds: this.network.internalLoadBalancerSubnets.map(s => s.subnetId),
+    });
+
+    this.policies = new ZeroTrustPolicyChart(new Cdk8sApp(), 'policies', {
+      namespace: props.defaultNamespace ?? 'apps',
+      platform: props.platform,
+      platformNetwork: {
+        controlPlaneCidrs: this.network.controlPlaneCidrs,
+        loadBalancerCidrs: this.network.internalLoadBalancerCidrs,
+        apiServerServiceCidr: KUBERNETES_SERVICE_IP,
+      },
+    });
+
+    // Policies are rendered once every service and grant is declared: at synthesis.
+    Aspects.of(this).add(new RenderPolicies(this));
+  }
+
+  /**
+   * Declares a service: its policies in the cluster's chart, and an IAM role only its service
+   * account can assume. The returned service is an `iam.IGrantable`.
+   */
+  public addService(name: string, options: ClusterServiceOptions = {}): ClusterService {
+    const microservice = this.policies.addService(name, options);
+    const service = new ClusterService(this, `Service-${name}`, { ...options, cluster: this.cluster, microservice });
+    this.services.push(service);
+    return service;
+  }
+
+  /**
+   * Renders the policy chart into manifest resources, one per namespace, applied after istiod.
+   * Called once, at synthesis.
+   * @internal
+   */
+  public _render(): void {
+    if (this.rendered) {
+      return;
+    }
+    this.rendered = true;
+    for (const service of this.services) {
+      for (const api of service.awsApis()) {
+        service.microservice.allowEgressTo(this.endpointFor(api));
+      }
+    }
+    const objects = this.policies.toJson() as ManifestObject[];
+    for (const [key, group] of groupManifests(objects)) {
+      const manifest = new eks.KubernetesManifest(this, `Policies-${key}`, {
+        cluster: this.cluster,
+        manifest: group as Record<string, unknown>[],
+        overwrite: true,
+      });
+      manifest.node.addDependency(this.mesh.policyDependency);
+    }
+    for (const warning of this.policies.warnings) {
+      Annotations.of(this).addWarningV2('cdk-zero-trust-eks:policy-warning', warning);
+    }
+  }
+
+  private endpointFor(api: AwsApi): ExternalEndpoint {
+    let endpoint = this.endpoints.get(api);
+    if (!endpoint) {
+      endpoint = this.policies.addExternalEndpoint(`aws-${api.name}`, { hosts: api.hosts, cidrs: this.network.endpointCidrs });
+      this.endpoints.set(api, endpoint);
+    }
+    return endpoint;
+  }
+}
+
+class RenderPolicies implements IAspect {
+  constructor(private readonly owner: ZeroTrustCluster) {}
+  public visit(node: IConstruct): void {
+    if (node === this.owner) {
+      this.owner._render();
+    }
+  }
+}
+
+function checkPublicEndpoint(path: string, options: PublicEndpointOptions): void {
+  const cidrs = options.allowedCidrs;
+  if (cidrs.length === 0 || cidrs.some(c => c === '0.0.0.0/0' || c === '::/0')) {
+    throw new Error(`ZeroTrustCluster '${path}': publicEndpoint.allowedCidrs must list the networks that may reach the API and must not contain 0.0.0.0/0 `
+      + `(got ${JSON.stringify(cidrs)}). Fix: name your office or VPN CIDRs, or leave publicEndpoint out for a private endpoint.`);
+  }
+}

@@ -1,0 +1,139 @@
+import { CfnJson, Stack } from 'aws-cdk-lib';
+import * as eks from 'aws-cdk-lib/aws-eks-v2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { Construct } from 'constructs';
+import { AllowOptions } from '../model/allow-options';
+import { IMicroservice, Microservice, MicroserviceOptions } from '../model/microservice';
+import { ServicePort } from '../model/service-port';
+import { AwsApi } from './aws-api';
+import { WorkloadIdentity } from './workload-identity';
+
+/** Options of `ZeroTrustCluster.addService`. */
+export interface ClusterServiceOptions extends MicroserviceOptions {
+  /**
+   * AWS APIs the service calls besides those its grants imply. Each opens egress to the VPC
+   * endpoint subnets on 443 and its regional hosts in the mesh, for this service only.
+   * @default - derived from the IAM actions granted to the service (e.g. `bucket.grantWrite(svc)` opens S3), plus STS
+   */
+  readonly awsApis?: AwsApi[];
+  /**
+   * How the pods get AWS credentials.
+   * @default WorkloadIdentity.IRSA
+   */
+  readonly identity?: WorkloadIdentity;
+}
+
+/** What a cluster service needs from its cluster. */
+export interface ClusterServiceProps extends ClusterServiceOptions {
+  readonly cluster: eks.ICluster;
+  /** The service declared in the cluster's policy chart. */
+  readonly microservice: Microservice;
+}
+
+/**
+ * A service of a `ZeroTrustCluster`: both the policy model's microservice (same `allowFrom`) and
+ * an `iam.IGrantable` backed by a role that only this service account can assume.
+ * `bucket.grantWrite(service)` puts the permission on that role and opens S3 for the service.
+ */
+export class ClusterService extends Construct implements IMicroservice, iam.IGrantable {
+  public readonly name: string;
+  public readonly namespace: string;
+  public readonly serviceAccountName: string;
+  public readonly podLabels: { [key: string]: string };
+  public readonly ports: ServicePort[];
+  public readonly principal: string;
+  /** The role the pods run as. */
+  public readonly role: iam.Role;
+  public readonly grantPrincipal: iam.IPrincipal;
+  /** How the pods get credentials. */
+  public readonly identity: WorkloadIdentity;
+  /** The service in the Kubernetes policy model. */
+  public readonly microservice: Microservice;
+  private readonly extraApis: AwsApi[];
+
+  constructor(scope: Construct, id: string, props: ClusterServiceProps) {
+    super(scope, id);
+    const svc = props.microservice;
+    this.microservice = svc;
+    this.name = svc.name;
+    this.namespace = svc.namespace;
+    this.serviceAccountName = svc.serviceAccountName;
+    this.podLabels = svc.podLabels;
+    this.ports = svc.ports;
+    this.principal = svc.principal;
+    this.identity = props.identity ?? WorkloadIdentity.IRSA;
+    this.extraApis = [...(props.awsApis ?? [])];
+
+    if (this.identity === WorkloadIdentity.POD_IDENTITY) {
+      this.role = new iam.Role(this, 'Role', {
+        description: `EKS Pod Identity role of ${svc.namespace}/${svc.serviceAccountName}`,
+        assumedBy: new iam.ServicePrincipal('pods.eks.amazonaws.com').withSessionTags(),
+      });
+      new eks.CfnPodIdentityAssociation(this, 'Association', {
+        clusterName: props.cluster.clusterName,
+        namespace: svc.namespace,
+        serviceAccount: svc.serviceAccountName,
+        roleArn: this.role.roleArn,
+      });
+    } else {
+      const provider = props.cluster.openIdConnectProvider;
+      const issuer = provider.openIdConnectProviderIssuer;
+      // Trust pinned to exactly this service account and audience (controls.md IAM-01).
+      const conditions = new CfnJson(this, 'TrustConditions', {
+        value: {
+          [`${issuer}:sub`]: `system:serviceaccount:${svc.namespace}:${svc.serviceAccountName}`,
+          [`${issuer}:aud`]: 'sts.amazonaws.com',
+        },
+      });
+      this.role = new iam.Role(this, 'Role', {
+        description: `IRSA role of ${svc.namespace}/${svc.serviceAccountName}`,
+        assumedBy: new iam.WebIdentityPrincipal(provider.openIdConnectProviderArn, { StringEquals: conditions }),
+      });
+      svc.annotateServiceAccount('eks.amazonaws.com/role-arn', this.role.roleArn);
+    }
+    this.grantPrincipal = this.role;
+  }
+
+  public allowFrom(caller: IMicroservice, options: AllowOptions = {}): void {
+    this.microservice.allowFrom(caller, options);
+  }
+
+  public allowFromIngressGateway(options: AllowOptions = {}): void {
+    this.microservice.allowFromIngressGateway(options);
+  }
+
+  /**
+   * The AWS APIs this service may reach: STS, those given, and those whose IAM actions the
+   * role has been granted. Read when the policies are rendered, after every grant.
+   */
+  public awsApis(): AwsApi[] {
+    const apis = new Set<AwsApi>([AwsApi.STS, ...this.extraApis]);
+    for (const prefix of grantedPrefixes(this.role)) {
+      const api = AwsApi.forIamPrefix(prefix);
+      if (api) {
+        apis.add(api);
+      }
+    }
+    return AwsApi.all().filter(a => apis.has(a));
+  }
+}
+
+/** The IAM service prefixes of every action in the role's identity policies. */
+function grantedPrefixes(role: iam.Role): string[] {
+  const stack = Stack.of(role);
+  const prefixes = new Set<string>();
+  for (const child of role.node.findAll()) {
+    if (child instanceof iam.Policy) {
+      const doc = stack.resolve(child.document.toJSON()) as { Statement?: { Action?: string | string[]; Effect?: string }[] } | undefined;
+      for (const st of doc?.Statement ?? []) {
+        if (st.Effect !== 'Allow') {
+          continue;
+        }
+        for (const action of Array.isArray(st.Action) ? st.Action : st.Action ? [st.Action] : []) {
+          prefixes.add(action.split(':')[0]);
+        }
+      }
+    }
+  }
+  return [...prefixes].sort();
+}

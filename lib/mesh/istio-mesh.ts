@@ -1,0 +1,131 @@
+import { Duration } from 'aws-cdk-lib';
+import * as eks from 'aws-cdk-lib/aws-eks-v2';
+import { Construct, IDependable } from 'constructs';
+
+/** Props of `IstioMesh`. */
+export interface IstioMeshProps {
+  /** The cluster to install Istio into (it needs a kubectl provider). */
+  readonly cluster: eks.ICluster;
+  /**
+   * The Istio release of every chart (base, istiod, cni, gateway), pinned.
+   * @default '1.30.3'
+   */
+  readonly version?: string;
+  /**
+   * The Helm repository of the Istio charts.
+   * @default 'https://istio-release.storage.googleapis.com/charts'
+   */
+  readonly repository?: string;
+  /**
+   * The mesh root namespace, where istiod runs.
+   * @default 'istio-system'
+   */
+  readonly rootNamespace?: string;
+  /**
+   * The ingress gateway's namespace (its release is `istio-ingressgateway`).
+   * @default 'istio-ingress'
+   */
+  readonly gatewayNamespace?: string;
+  /**
+   * The namespace of the Istio CNI node agent: the only namespace with Pod Security `privileged`.
+   * @default 'istio-cni'
+   */
+  readonly cniNamespace?: string;
+  /**
+   * Subnet ids for the gateway's load balancer (an internal NLB unless `internetFacing`).
+   * @default - chosen by the AWS Load Balancer Controller from subnet tags
+   */
+  readonly loadBalancerSubnetIds?: string[];
+  /**
+   * Make the gateway's load balancer internet-facing: a named opt-out, shown in the Helm values.
+   * @default false
+   */
+  readonly internetFacing?: boolean;
+  /**
+   * Gateway replicas.
+   * @default 2
+   */
+  readonly gatewayReplicas?: number;
+}
+
+/**
+ * Istio from its Helm charts, pinned: `base` (CRDs), then `istiod` (mesh config: access logs on,
+ * REGISTRY_ONLY egress, DECODE_AND_MERGE_SLASHES path normalization, CNI instead of istio-init,
+ * debug endpoints off), then the Istio CNI node agent and the ingress gateway behind an internal
+ * NLB. `policyDependency` is what every policy object must depend on: the CRDs and the
+ * validating webhook exist once it is ready.
+ */
+export class IstioMesh extends Construct {
+  /** The pinned Istio version. */
+  public readonly version: string;
+  /** Depend on this before applying any Istio resource or meshed workload. */
+  public readonly policyDependency: IDependable;
+  /** The Helm values of istiod (for inspection and tests). */
+  public readonly istiodValues: { [key: string]: unknown };
+  /** The Helm values of the ingress gateway. */
+  public readonly gatewayValues: { [key: string]: unknown };
+
+  constructor(scope: Construct, id: string, props: IstioMeshProps) {
+    super(scope, id);
+    this.version = props.version ?? '1.30.3';
+    const repository = props.repository ?? 'https://istio-release.storage.googleapis.com/charts';
+    const root = props.rootNamespace ?? 'istio-system';
+    const cniNamespace = props.cniNamespace ?? 'istio-cni';
+    const gatewayNamespace = props.gatewayNamespace ?? 'istio-ingress';
+    const chart = (cid: string, name: string, release: string, namespace: string, values: { [key: string]: unknown }) =>
+      props.cluster.addHelmChart(cid, {
+        chart: name, release, repository, version: this.version, namespace, values,
+        createNamespace: false, wait: true, timeout: Duration.minutes(10),
+      });
+
+    // Namespaces first, labelled: only the CNI agent's namespace is privileged (it runs on the host network).
+    const namespaces = props.cluster.addManifest('Namespaces',
+      namespaceObject(root, { 'pod-security.kubernetes.io/enforce': 'baseline', 'pod-security.kubernetes.io/warn': 'restricted', 'pod-security.kubernetes.io/audit': 'restricted' }),
+      namespaceObject(cniNamespace, { 'pod-security.kubernetes.io/enforce': 'privileged' }),
+      namespaceObject(gatewayNamespace, { 'istio-injection': 'enabled', 'pod-security.kubernetes.io/enforce': 'restricted', 'pod-security.kubernetes.io/enforce-version': 'latest' }),
+    );
+
+    const base = chart('Base', 'base', 'istio-base', root, { defaultRevision: 'default' });
+    base.node.addDependency(namespaces);
+
+    this.istiodValues = {
+      global: { istioNamespace: root, logAsJson: true },
+      pilot: { cni: { enabled: true }, env: { ENABLE_DEBUG_ON_HTTP: 'false' } },
+      meshConfig: {
+        accessLogFile: '/dev/stdout',
+        accessLogEncoding: 'JSON',
+        outboundTrafficPolicy: { mode: 'REGISTRY_ONLY' },
+        pathNormalization: { normalization: 'DECODE_AND_MERGE_SLASHES' },
+      },
+    };
+    const istiod = chart('Istiod', 'istiod', 'istiod', root, this.istiodValues);
+    istiod.node.addDependency(base);
+
+    const cni = chart('Cni', 'cni', 'istio-cni', cniNamespace, { global: { istioNamespace: root } });
+    cni.node.addDependency(base);
+    istiod.node.addDependency(cni);
+
+    const scheme = props.internetFacing ? 'internet-facing' : 'internal';
+    this.gatewayValues = {
+      replicaCount: props.gatewayReplicas ?? 2,
+      labels: { app: 'istio-ingressgateway', istio: 'ingressgateway' },
+      service: {
+        type: 'LoadBalancer',
+        annotations: {
+          'service.beta.kubernetes.io/aws-load-balancer-type': 'external',
+          'service.beta.kubernetes.io/aws-load-balancer-nlb-target-type': 'ip',
+          'service.beta.kubernetes.io/aws-load-balancer-scheme': scheme,
+          ...(props.loadBalancerSubnetIds ? { 'service.beta.kubernetes.io/aws-load-balancer-subnets': props.loadBalancerSubnetIds.join(',') } : {}),
+        },
+      },
+    };
+    const gateway = chart('IngressGateway', 'gateway', 'istio-ingressgateway', gatewayNamespace, this.gatewayValues);
+    gateway.node.addDependency(istiod);
+
+    this.policyDependency = istiod;
+  }
+}
+
+function namespaceObject(name: string, labels: Record<string, string>): Record<string, unknown> {
+  return { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: { 'app.kubernetes.io/managed-by': 'cdk-zero-trust-eks', ...labels } } };
+}
