@@ -15,6 +15,7 @@ export * from './report/zero-trust-report';
 export * from './encryption/zero-trust-keys';
 export * from './network/network-tiers';
 export * from './network/segmented-vpc';
+export * from './network/aws-endpoints';
 export * from './identity/aws-api';
 export * from './identity/workload-identity';
 export * from './identity/cluster-service';

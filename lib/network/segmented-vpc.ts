@@ -85,8 +85,9 @@ const DEFAULT_CIDR = '10.0.0.0/16';
 export class SegmentedVpc extends Construct implements INetworkTiers {
   /**
    * The tiers of a VPC you own, validated: every tier given, node and control-plane tiers in two or more
-   * zones, no subnet in two tiers, every CIDR concrete and none overlapping another. Creates nothing: the interface endpoints, their
-   * security group, the S3 gateway endpoint and the flow logs are then the VPC owner's job.
+   * zones, no subnet in two tiers, every CIDR concrete and none overlapping another. Creates nothing: the
+   * interface endpoints, their security group, the S3 gateway endpoint and the flow logs are then the VPC
+   * owner's job, as is admitting the cluster's security groups to the endpoints.
    */
   public static fromExistingTiers(props: ExistingNetworkTiersProps): INetworkTiers {
     return existingNetworkTiers(props);
@@ -122,8 +123,15 @@ export class SegmentedVpc extends Construct implements INetworkTiers {
   public readonly endpointSubnets: ec2.ISubnet[];
   /** The CIDRs of `endpointSubnets`: where pods send AWS API calls on TCP 443. */
   public readonly endpointCidrs: string[];
-  /** The one security group of every interface endpoint. It has no ingress rule until `allowEndpointAccessFrom`. */
-  public readonly endpointSecurityGroup: ec2.ISecurityGroup;
+  /**
+   * The one security group of every interface endpoint; always set here (optional only because `INetworkTiers`
+   * allows VPCs without endpoints). It has no ingress rule until `allowEndpointAccessFrom` is called.
+   *
+   * @default - always set by SegmentedVpc
+   */
+  public readonly endpointSecurityGroup?: ec2.ISecurityGroup;
+  /** The same security group, as the concrete construct. */
+  private readonly endpointSg: ec2.SecurityGroup;
   /** The interface endpoints, in the order of the `interfaceEndpoints` prop. */
   public readonly interfaceEndpoints: ec2.InterfaceVpcEndpoint[];
   /** The S3 gateway endpoint on the `Nodes` route tables. */
@@ -168,7 +176,7 @@ export class SegmentedVpc extends Construct implements INetworkTiers {
     this.vpc = this.concreteVpc;
     const zones = this.concreteVpc.availabilityZones.length;
     if (zones < 2) {
-      throw new Error(`${this.subject}: the stack offers ${zones} availability zone(s) but every tier needs at least 2 (got ${zones}). `
+      throw new Error(`${this.subject}: the stack must offer at least 2 availability zones (got ${zones}). `
         + 'Fix: deploy to a region with two or more zones, or correct the availability-zones context of the stack.');
     }
     if (zones < maxAzs) {
@@ -195,11 +203,12 @@ export class SegmentedVpc extends Construct implements INetworkTiers {
     this.ingressSubnets.forEach((subnet) => Tags.of(subnet).add('kubernetes.io/role/elb', '1', subnetsOnly));
     this.internalLoadBalancerSubnets.forEach((subnet) => Tags.of(subnet).add('kubernetes.io/role/internal-elb', '1', subnetsOnly));
 
-    this.endpointSecurityGroup = new ec2.SecurityGroup(this, 'EndpointSecurityGroup', {
+    this.endpointSg = new ec2.SecurityGroup(this, 'EndpointSecurityGroup', {
       vpc: this.concreteVpc,
       description: 'VPC interface endpoints: HTTPS only from the security groups given to allowEndpointAccessFrom',
       allowAllOutbound: false,
     });
+    this.endpointSecurityGroup = this.endpointSg;
     this.interfaceEndpoints = this.createInterfaceEndpoints(props.interfaceEndpoints ?? AwsEndpoints.defaultInterfaceServices());
     this.s3GatewayEndpoint = new ec2.GatewayVpcEndpoint(this, 'S3GatewayEndpoint', {
       vpc: this.concreteVpc,
@@ -240,7 +249,7 @@ export class SegmentedVpc extends Construct implements INetworkTiers {
       throw new Error(`${this.subject}: allowEndpointAccessFrom needs a peer with a security group (got a peer with none). `
         + 'Fix: pass the node, pod or cluster security group (or a construct that has one); endpoint access is never granted to a CIDR.');
     }
-    this.endpointSecurityGroup.connections.allowFrom(
+    this.endpointSg.connections.allowFrom(
       new ec2.Connections({ securityGroups }),
       ec2.Port.tcp(443),
       'HTTPS to the VPC interface endpoints',
@@ -277,7 +286,7 @@ export class SegmentedVpc extends Construct implements INetworkTiers {
         vpc: this.concreteVpc,
         service,
         subnets: { subnetGroupName: NetworkTier.ENDPOINTS },
-        securityGroups: [this.endpointSecurityGroup],
+        securityGroups: [this.endpointSg],
         open: false,
         privateDnsEnabled: true,
         // S3 is the one service with both endpoint kinds. Without this, AWS answers in-VPC S3 names with the
@@ -291,7 +300,8 @@ export class SegmentedVpc extends Construct implements INetworkTiers {
   private grantLogsServiceUseOfKey(logGroupName: string): void {
     const logGroupArn = `arn:${Aws.PARTITION}:logs:${Aws.REGION}:${Aws.ACCOUNT_ID}:log-group:${logGroupName}`;
     const statement = new iam.PolicyStatement({
-      sid: 'AllowCloudWatchLogsForTheVpcFlowLogGroup',
+      // Unique per SegmentedVpc: several may share one key, and a policy's statement ids must be unique.
+      sid: `AllowLogsForVpcFlowLogsOf${Names.uniqueId(this)}`,
       principals: [new iam.ServicePrincipal(`logs.${Aws.REGION}.amazonaws.com`)],
       actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
       resources: ['*'],
