@@ -97,6 +97,8 @@ new JsonFile(project, 'cdk.json', {
     context: {
       // A native AWS::IAM::OIDCProvider for IRSA instead of the deprecated custom resource.
       '@aws-cdk/aws-eks:useNativeOidcProvider': true,
+      // S3 server access logs delivered through a bucket policy, so buckets can disable ACLs.
+      '@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy': true,
     },
     notices: false,
   },

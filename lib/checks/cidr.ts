@@ -77,10 +77,3 @@ export function subtractRanges(base: Ipv4Range, holes: readonly Ipv4Range[]): Ip
   }
   return pieces.sort((a, b) => a.first - b.first);
 }
-
-/** The part of `a` that is also in `b`, or undefined when they are disjoint. */
-export function intersectRanges(a: Ipv4Range, b: Ipv4Range): Ipv4Range | undefined {
-  const first = Math.max(a.first, b.first);
-  const last = Math.min(a.last, b.last);
-  return first <= last ? { first, last } : undefined;
-}

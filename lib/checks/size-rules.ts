@@ -19,8 +19,8 @@ const templateSize: RuleDefinition = {
     ruleId: 'ZT-CFN-1',
     controls: ['design.md 5'],
     title: `Every template is under ${MAX_TEMPLATE_BYTES.toLocaleString('en-US')} bytes`,
-    fix: 'Split the stack (e.g. move services into a nested stack or a second stack), or combine many KubernetesManifest resources '
-      + 'into fewer ones; CDK does not check template size at synth.',
+    fix: 'Split the stack (nested stacks or a second stack), set suppressTemplateIndentation: true on the stack, or combine many '
+      + 'KubernetesManifest resources into fewer ones; CDK only warns about template size at synth.',
     severity: 'error',
   },
   check: template => template.bytes < MAX_TEMPLATE_BYTES ? [] : [{

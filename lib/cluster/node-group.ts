@@ -45,6 +45,7 @@ export function nodeLaunchTemplate(scope: Construct, id: string, ami: NodeAmi, k
     requireImdsv2: true,
     httpTokens: ec2.LaunchTemplateHttpTokens.REQUIRED,
     httpPutResponseHopLimit: 1,
+    detailedMonitoring: true,
     blockDevices: ami.deviceNames.map(deviceName => ({
       deviceName,
       volume: ec2.BlockDeviceVolume.ebs(sizeGiB, { encrypted: true, kmsKey: key, volumeType: ec2.EbsDeviceVolumeType.GP3, deleteOnTermination: true }),

@@ -37,6 +37,21 @@ export class ZeroTrustKeys extends Construct {
   /** CloudWatch Logs groups of this stack (usable by the logs service of this region only). */
   public readonly logsKey: kms.Key;
 
+  /**
+   * Adds the statement that lets only AWS services create grants on the key (Control Tower
+   * CT.KMS.PR.3): a principal may call kms:CreateGrant only for an AWS resource or as an AWS service.
+   */
+  public static restrictGrants(key: kms.Key): void {
+    key.addToResourcePolicy(new iam.PolicyStatement({
+      sid: 'OnlyAwsServicesCreateGrants',
+      effect: iam.Effect.DENY,
+      principals: [new iam.AnyPrincipal()],
+      actions: ['kms:CreateGrant'],
+      resources: ['*'],
+      conditions: { BoolIfExists: { 'kms:GrantIsForAWSResource': 'false', 'aws:PrincipalIsAWSService': 'false' } },
+    }));
+  }
+
   constructor(scope: Construct, id: string, props: ZeroTrustKeysProps = {}) {
     super(scope, id);
     const make = (name: string, description: string) => new kms.Key(this, name, {
@@ -49,6 +64,9 @@ export class ZeroTrustKeys extends Construct {
     this.secretsKey = make('Secrets', 'EKS envelope encryption of Kubernetes secrets');
     this.ebsKey = make('Ebs', 'EBS volumes of EKS nodes');
     this.logsKey = make('Logs', 'CloudWatch Logs of the zero-trust platform');
+    for (const key of [this.secretsKey, this.ebsKey, this.logsKey]) {
+      ZeroTrustKeys.restrictGrants(key);
+    }
 
     // Managed node groups launch instances through the Auto Scaling service-linked role, which must
     // use the key to create encrypted volumes (EC2 User Guide, "Required KMS key policy for use with encrypted volumes").
