@@ -121,4 +121,9 @@ project.addTask('bench', {
   exec: 'node -r ts-node/register/transpile-only --expose-gc bench/synth.bench.ts',
 });
 
+project.addTask('bench:cluster', {
+  description: 'Benchmark the AWS layer: CloudFormation footprint for 10/100/500 services and the cold cdk synth',
+  exec: 'node -r ts-node/register/transpile-only bench/cluster.bench.ts',
+});
+
 project.synth();

@@ -78,7 +78,11 @@ export class ReferenceClusterStack extends Stack {
 if (require.main === module) {
   // The built-in CloudFormation schema validation (WebAssembly) takes ~7 s here; the tests run it
   // over this app (test/reference-cluster.test.ts), so the main job skips it to stay quick.
-  const app = new App({ builtinCloudFormationValidation: false });
+  const app = new App({
+    builtinCloudFormationValidation: false,
+    // The same feature flags as cdk.json, so that running this file directly behaves like `cdk synth`.
+    context: { '@aws-cdk/aws-eks:useNativeOidcProvider': true, '@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy': true },
+  });
   const stack = new ReferenceClusterStack(app, 'ZeroTrustReference');
   app.synth();
   // The posture report of the cluster's policies, next to the cloud assembly.

@@ -22,3 +22,4 @@ export * from './identity/cluster-service';
 export * from './mesh/istio-mesh';
 export * from './cluster/node-group';
 export * from './cluster/zero-trust-cluster';
+export * from './checks';

@@ -32,7 +32,8 @@ export interface ClusterServiceProps extends ClusterServiceOptions {
 
 /**
  * A service of a `ZeroTrustCluster`: both the policy model's microservice (same `allowFrom`) and
- * an `iam.IGrantable` backed by a role that only this service account can assume.
+ * an `iam.IGrantable` backed by a role that only this service account can assume (created at
+ * the first grant).
  * `bucket.grantWrite(service)` puts the permission on that role and opens S3 for the service.
  */
 export class ClusterService extends Construct implements IMicroservice, iam.IGrantable {
@@ -42,14 +43,13 @@ export class ClusterService extends Construct implements IMicroservice, iam.IGra
   public readonly podLabels: { [key: string]: string };
   public readonly ports: ServicePort[];
   public readonly principal: string;
-  /** The role the pods run as. */
-  public readonly role: iam.Role;
-  public readonly grantPrincipal: iam.IPrincipal;
+  private _role?: iam.Role;
   /** How the pods get credentials. */
   public readonly identity: WorkloadIdentity;
   /** The service in the Kubernetes policy model. */
   public readonly microservice: Microservice;
   private readonly extraApis: AwsApi[];
+  private readonly cluster: eks.ICluster;
 
   constructor(scope: Construct, id: string, props: ClusterServiceProps) {
     super(scope, id);
@@ -64,34 +64,58 @@ export class ClusterService extends Construct implements IMicroservice, iam.IGra
     this.identity = props.identity ?? WorkloadIdentity.IRSA;
     this.extraApis = [...(props.awsApis ?? [])];
 
+    this.cluster = props.cluster;
+    if (this.extraApis.length > 0) {
+      void this.role;
+    }
+  }
+
+  /**
+   * The role the pods run as, created on first use (a grant, or reading it): a service that never
+   * touches AWS gets no role, no credentials and no AWS API egress.
+   */
+  public get role(): iam.Role {
+    if (!this._role) {
+      this._role = this.createRole();
+    }
+    return this._role;
+  }
+
+  /** The principal that grants go to: this service's role. */
+  public get grantPrincipal(): iam.IPrincipal {
+    return this.role;
+  }
+
+  private createRole(): iam.Role {
+    const svc = this.microservice;
     if (this.identity === WorkloadIdentity.POD_IDENTITY) {
-      this.role = new iam.Role(this, 'Role', {
+      const role = new iam.Role(this, 'Role', {
         description: `EKS Pod Identity role of ${svc.namespace}/${svc.serviceAccountName}`,
         assumedBy: new iam.ServicePrincipal('pods.eks.amazonaws.com').withSessionTags(),
       });
       new eks.CfnPodIdentityAssociation(this, 'Association', {
-        clusterName: props.cluster.clusterName,
+        clusterName: this.cluster.clusterName,
         namespace: svc.namespace,
         serviceAccount: svc.serviceAccountName,
-        roleArn: this.role.roleArn,
+        roleArn: role.roleArn,
       });
-    } else {
-      const provider = props.cluster.openIdConnectProvider;
-      const issuer = provider.openIdConnectProviderIssuer;
-      // Trust pinned to exactly this service account and audience (controls.md IAM-01).
-      const conditions = new CfnJson(this, 'TrustConditions', {
-        value: {
-          [`${issuer}:sub`]: `system:serviceaccount:${svc.namespace}:${svc.serviceAccountName}`,
-          [`${issuer}:aud`]: 'sts.amazonaws.com',
-        },
-      });
-      this.role = new iam.Role(this, 'Role', {
-        description: `IRSA role of ${svc.namespace}/${svc.serviceAccountName}`,
-        assumedBy: new iam.WebIdentityPrincipal(provider.openIdConnectProviderArn, { StringEquals: conditions }),
-      });
-      svc.annotateServiceAccount('eks.amazonaws.com/role-arn', this.role.roleArn);
+      return role;
     }
-    this.grantPrincipal = this.role;
+    const provider = this.cluster.openIdConnectProvider;
+    const issuer = provider.openIdConnectProviderIssuer;
+    // Trust pinned to exactly this service account and audience (controls.md IAM-01).
+    const conditions = new CfnJson(this, 'TrustConditions', {
+      value: {
+        [`${issuer}:sub`]: `system:serviceaccount:${svc.namespace}:${svc.serviceAccountName}`,
+        [`${issuer}:aud`]: 'sts.amazonaws.com',
+      },
+    });
+    const role = new iam.Role(this, 'Role', {
+      description: `IRSA role of ${svc.namespace}/${svc.serviceAccountName}`,
+      assumedBy: new iam.WebIdentityPrincipal(provider.openIdConnectProviderArn, { StringEquals: conditions }),
+    });
+    svc.annotateServiceAccount('eks.amazonaws.com/role-arn', role.roleArn);
+    return role;
   }
 
   public allowFrom(caller: IMicroservice, options: AllowOptions = {}): void {
@@ -103,12 +127,15 @@ export class ClusterService extends Construct implements IMicroservice, iam.IGra
   }
 
   /**
-   * The AWS APIs this service may reach: STS, those given, and those whose IAM actions the
-   * role has been granted. Read when the policies are rendered, after every grant.
+   * The AWS APIs this service may reach: none without a role; else STS, those given, and those
+   * whose IAM actions the role has been granted. Read when the policies are rendered, after every grant.
    */
   public awsApis(): AwsApi[] {
+    if (!this._role) {
+      return [];
+    }
     const apis = new Set<AwsApi>([AwsApi.STS, ...this.extraApis]);
-    for (const prefix of grantedPrefixes(this.role)) {
+    for (const prefix of grantedPrefixes(this._role)) {
       const api = AwsApi.forIamPrefix(prefix);
       if (api) {
         apis.add(api);
