@@ -264,3 +264,27 @@ describe('chart settings', () => {
     expectError(() => newChart({ platform: { ingressGateway: { serviceAccountName: 'Gateway' } } }), 'ingressGateway.serviceAccountName');
   });
 });
+
+describe('shared identities', () => {
+  test('a caller whose service account another service shares is rejected: Istio could not tell them apart', () => {
+    const chart = newChart();
+    const a = chart.addService('a', { serviceAccountName: 'shared', podLabels: { app: 'a' } });
+    chart.addService('b', { serviceAccountName: 'shared', podLabels: { app: 'b' } });
+    const c = chart.addService('c', { ports: [ServicePort.http(80)] });
+    expectError(() => c.allowFrom(a), "service 'c'", 'allowFrom caller', "shares service account 'shared'", "service 'b'", 'dedicated serviceAccountName');
+  });
+
+  test('a new service cannot take the identity of an existing caller', () => {
+    const chart = newChart();
+    const a = chart.addService('a', {});
+    chart.addService('c', { ports: [ServicePort.http(80)] }).allowFrom(a);
+    expectError(() => chart.addService('b', { serviceAccountName: 'a', podLabels: { app: 'b' } }), "service 'b'", 'serviceAccountName', "'a'", 'already allowed to call');
+  });
+
+  test('services that share an identity but never call anyone are fine', () => {
+    const chart = newChart();
+    chart.addService('a', { serviceAccountName: 'shared', podLabels: { app: 'a' }, ports: [ServicePort.http(80)] });
+    chart.addService('b', { serviceAccountName: 'shared', podLabels: { app: 'b' }, ports: [ServicePort.http(80)] });
+    expect(chart.services.map(s => s.principal)).toEqual(['cluster.local/ns/shop/sa/shared', 'cluster.local/ns/shop/sa/shared']);
+  });
+});

@@ -97,7 +97,14 @@ export class Microservice extends Construct implements IMicroservice {
       throw declarationError(subject, 'allowFrom caller', caller.name, 'is the service itself',
         "calls inside one pod use localhost and need no policy; if replicas must reach each other, declare the peer role as its own service (e.g. addService('" + this.name + "-peer', ...)) and allow from it");
     }
+    const twin = this._model.sharingIdentity(declared);
+    if (twin) {
+      throw declarationError(subject, 'allowFrom caller', declared.name,
+        `shares service account '${declared.serviceAccountName}' in namespace '${declared.namespace}' with service '${twin.name}', so Istio cannot tell them apart: allowing one would admit both`,
+        `give '${declared.name}' a dedicated serviceAccountName`);
+    }
     this.addAllows({ kind: 'service', service: declared }, options, `allowFrom(${show(declared.name)})`);
+    this._model.markCaller(declared);
   }
 
   /**

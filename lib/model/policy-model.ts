@@ -28,6 +28,8 @@ export class PolicyModel {
   public readonly platform: ResolvedPlatform;
   private readonly byName = new Map<string, Microservice>();
   private readonly endpoints = new Map<string, ExternalEndpoint>();
+  /** Identities (`namespace/serviceAccount`) that some service is allowed to call from. */
+  private readonly callerIdentities = new Set<string>();
 
   constructor(settings: PolicyModelSettings) {
     this.owner = settings.owner;
@@ -91,9 +93,24 @@ export class PolicyModel {
           "give each service in a namespace a label the other lacks, e.g. { 'app.kubernetes.io/name': '" + name + "' }");
       }
     }
+    if (this.callerIdentities.has(`${namespace}/${serviceAccountName}`)) {
+      throw declarationError(subject, 'serviceAccountName', serviceAccountName,
+        `is the identity of a service that is already allowed to call others, so Istio could not tell the two apart`,
+        `give '${name}' a dedicated serviceAccountName`);
+    }
     const service = Microservice._create(scope, this, name, { ...options, namespace, serviceAccountName, podLabels });
     this.byName.set(name, service);
     return service;
+  }
+
+  /** Another declared service with the same identity as `service`, if any. */
+  public sharingIdentity(service: Microservice): Microservice | undefined {
+    return this.services.find(s => s !== service && s.namespace === service.namespace && s.serviceAccountName === service.serviceAccountName);
+  }
+
+  /** Records that `service`'s identity is used as a caller (it may then not be shared). */
+  public markCaller(service: Microservice): void {
+    this.callerIdentities.add(`${service.namespace}/${service.serviceAccountName}`);
   }
 
   /** Declares an endpoint outside the mesh. */
