@@ -1,8 +1,8 @@
 import * as fc from 'fast-check';
 import { EffectiveAccess, Workload } from '../lib';
-import { KubeObject } from '../lib/analysis/manifest';
 import { networkAllows, Workload as EvaluatorWorkload } from './support/flow-evaluator';
 import { allowPorts, buildChart, graphArb, GraphSpec } from './support/random-graph';
+import { KubeObject } from '../lib/analysis/manifest';
 
 /**
  * Property tests of the effective-access analyzer (lib/analysis, product code) over random
@@ -87,9 +87,12 @@ describe('effective-access analyzer properties', () => {
   });
 
   test('the analyzer and the independent test evaluator agree on every NetworkPolicy decision', () => {
-    fc.assert(fc.property(graphArb(12), fc.array(fc.tuple(fc.nat(), fc.nat(), fc.constantFrom(53, 8080, 15012, 9999)), { minLength: 1, maxLength: 30 }), (spec, probes) => {
+    const probesArb = fc.array(fc.tuple(fc.nat(), fc.nat(), fc.constantFrom(53, 8080, 15012, 9999)), { minLength: 1, maxLength: 30 });
+    fc.assert(fc.property(graphArb(12), probesArb, (spec, probes) => {
       const { access, objects, workloads } = analyze(spec);
-      const evalWorkloads: EvaluatorWorkload[] = workloads.map(w => ({ id: w.id, namespace: w.namespace, labels: w.labels, serviceAccount: w.serviceAccountName }));
+      const evalWorkloads: EvaluatorWorkload[] = workloads.map(w => ({
+        id: w.id, namespace: w.namespace, labels: w.labels, serviceAccount: w.serviceAccountName,
+      }));
       for (const [i, j, fallback] of probes) {
         const src = workloads[i % workloads.length];
         const dst = workloads[j % workloads.length];

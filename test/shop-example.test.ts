@@ -1,6 +1,6 @@
 import { Testing } from 'cdk8s';
-import { ShopPolicies } from '../examples/shop/shop';
 import { find, Manifest } from './support/manifests';
+import { ShopPolicies } from '../examples/shop/shop';
 
 describe('the shop example (the seed scenario)', () => {
   const objects = Testing.synth(new ShopPolicies(Testing.app(), 'shop')) as Manifest[];

@@ -6,14 +6,26 @@ import { Workload } from './workload';
 import { addTo } from '../util/multimap';
 
 interface Source {
-  principals?: string[]; notPrincipals?: string[];
-  namespaces?: string[]; notNamespaces?: string[];
-  requestPrincipals?: string[]; notRequestPrincipals?: string[];
-  ipBlocks?: string[]; notIpBlocks?: string[]; remoteIpBlocks?: string[]; notRemoteIpBlocks?: string[];
+  principals?: string[];
+  notPrincipals?: string[];
+  namespaces?: string[];
+  notNamespaces?: string[];
+  requestPrincipals?: string[];
+  notRequestPrincipals?: string[];
+  ipBlocks?: string[];
+  notIpBlocks?: string[];
+  remoteIpBlocks?: string[];
+  notRemoteIpBlocks?: string[];
 }
 interface Operation {
-  hosts?: string[]; notHosts?: string[]; ports?: string[]; notPorts?: string[];
-  methods?: string[]; notMethods?: string[]; paths?: string[]; notPaths?: string[];
+  hosts?: string[];
+  notHosts?: string[];
+  ports?: string[];
+  notPorts?: string[];
+  methods?: string[];
+  notMethods?: string[];
+  paths?: string[];
+  notPaths?: string[];
 }
 interface Condition { key: string; values?: string[]; notValues?: string[] }
 interface Rule { from?: { source?: Source }[]; to?: { operation?: Operation }[]; when?: Condition[] }
@@ -86,7 +98,8 @@ export class AuthorizationLayer {
 
   /** The policies that apply to a workload. */
   public applicable(dst: Workload): ParsedAuthorizationPolicy[] {
-    const scoped = [...(this.byNamespace.get(this.rootNamespace) ?? []), ...(dst.namespace === this.rootNamespace ? [] : this.byNamespace.get(dst.namespace) ?? [])];
+    const local = dst.namespace === this.rootNamespace ? [] : this.byNamespace.get(dst.namespace) ?? [];
+    const scoped = [...(this.byNamespace.get(this.rootNamespace) ?? []), ...local];
     return scoped.filter(p => matchesIstioSelector(p.selector, dst.labels));
   }
 
@@ -136,8 +149,8 @@ export class AuthorizationLayer {
     if (requests.size === 0) {
       return { allowed: false, policies: [...allows.map(p => p.ref), ...extra], requests: [], deniedRequests: [...deniedRequests].sort(), external };
     }
-    const list = requests.has('*') ? ['*'] : [...requests].sort();
-    return { allowed: true, policies: [...deciding, ...extra], requests: list, deniedRequests: [...deniedRequests].sort(), external };
+    const allowed = requests.has('*') ? ['*'] : [...requests].sort();
+    return { allowed: true, policies: [...deciding, ...extra], requests: allowed, deniedRequests: [...deniedRequests].sort(), external };
   }
 
   /** Whether a rule's connection-level fields (source identity, namespace, IP, port) match. */
@@ -219,7 +232,7 @@ export function requestMatches(restriction: string, method: string, path: string
 }
 
 function ipListMatches(blocks: string[] | undefined, notBlocks: string[] | undefined, ip: string | undefined): boolean {
-  const inAny = (list: string[]) => ip !== undefined && list.some(b => (b.includes('/') ? cidrContains(b, ip) : b === ip));
+  const inAny = (cidrs: string[]) => ip !== undefined && cidrs.some(b => (b.includes('/') ? cidrContains(b, ip) : b === ip));
   if (blocks !== undefined && !inAny(blocks)) {
     return false;
   }

@@ -1,3 +1,4 @@
+/* eslint-disable no-bitwise */ // address and hash arithmetic
 /** IPv4 and IPv6 CIDR containment, for NetworkPolicy ipBlock peers. */
 
 /** Parses an address to a bigint and its bit width, or undefined when it is not an IP. */

@@ -1,9 +1,9 @@
-import { Microservice } from '../model/microservice';
-import { PolicyModel } from '../model/policy-model';
 import { EffectiveAccess, FlowDecision } from './effective-access';
 import { KubeObject } from './manifest';
 import { EXTERNAL } from './network-policy-semantics';
 import { Workload } from './workload';
+import { Microservice } from '../model/microservice';
+import { PolicyModel } from '../model/policy-model';
 
 /** Ids of the platform workloads the check adds next to the declared services. */
 export const PLATFORM_IDS = { gateway: 'platform/ingress-gateway', dns: 'platform/cluster-dns', istiod: 'platform/istiod' } as const;
@@ -28,7 +28,14 @@ export function declaredWorkloads(model: PolicyModel): Workload[] {
       ports: s.ports.map(port => ({ port: port.targetPort, protocol: 'TCP', appProtocol: port.protocol.appProtocol })),
       meshed: true,
     })),
-    { id: PLATFORM_IDS.gateway, namespace: p.gatewayNamespace, labels: { ...p.gatewayLabels }, serviceAccountName: p.gatewayServiceAccount, ports: [], meshed: true },
+    {
+      id: PLATFORM_IDS.gateway,
+      namespace: p.gatewayNamespace,
+      labels: { ...p.gatewayLabels },
+      serviceAccountName: p.gatewayServiceAccount,
+      ports: [],
+      meshed: true,
+    },
     {
       id: PLATFORM_IDS.dns,
       namespace: p.dnsNamespace,
@@ -62,7 +69,11 @@ export function declaredFlows(model: PolicyModel): Map<string, string[]> {
  * no declared pod loses DNS or istiod. Returns one line per difference; empty when exact.
  */
 export function verifyDeclaration(model: PolicyModel, objects: readonly KubeObject[]): string[] {
-  const access = EffectiveAccess._fromObjects(objects, { rootNamespace: model.platform.rootNamespace, trustDomain: model.trustDomain, workloads: declaredWorkloads(model) });
+  const access = EffectiveAccess._fromObjects(objects, {
+    rootNamespace: model.platform.rootNamespace,
+    trustDomain: model.trustDomain,
+    workloads: declaredWorkloads(model),
+  });
   const expected = declaredFlows(model);
   const problems: string[] = [];
   const seen = new Set<string>();

@@ -47,7 +47,9 @@ export function istioPathMatch(pattern: string, path: string | undefined): boole
 }
 
 /** A positive list matches when absent or when a pattern matches; a negative list must not match. */
-export function listMatches(values: string[] | undefined, notValues: string[] | undefined, actual: string | undefined, match = istioStringMatch): boolean {
+export function listMatches(
+  values: string[] | undefined, notValues: string[] | undefined, actual: string | undefined, match = istioStringMatch,
+): boolean {
   if (values !== undefined && !values.some(v => match(v, actual ?? ''))) {
     return false;
   }

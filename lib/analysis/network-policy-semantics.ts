@@ -139,8 +139,9 @@ export class NetworkPolicyLayer {
   /** The decision for `src` (a workload id or EXTERNAL) connecting to `dst` on `port`/`protocol`. */
   public decide(src: string, dst: string, port: number, protocol = 'TCP'): NetworkDecision {
     const dstWorkload = this.byId.get(dst);
-    const out = src === EXTERNAL ? { allowed: true, policies: [] as string[] } : this.check(this.egress.get(src), this.isolating.get(src)?.egress ?? [], dst, dstWorkload, port, protocol);
-    const inn = dst === EXTERNAL ? { allowed: true, policies: [] as string[] } : this.check(this.ingress.get(dst), this.isolating.get(dst)?.ingress ?? [], src, dstWorkload, port, protocol);
+    const open: NetworkDecision = { allowed: true, policies: [] };
+    const out = src === EXTERNAL ? open : this.check(this.egress.get(src), this.isolating.get(src)?.egress ?? [], dst, dstWorkload, port, protocol);
+    const inn = dst === EXTERNAL ? open : this.check(this.ingress.get(dst), this.isolating.get(dst)?.ingress ?? [], src, dstWorkload, port, protocol);
     if (!out.allowed || !inn.allowed) {
       return { allowed: false, policies: [...new Set([...(out.allowed ? [] : out.policies), ...(inn.allowed ? [] : inn.policies)])] };
     }
@@ -179,7 +180,9 @@ export class NetworkPolicyLayer {
     return this.egress.get(id) !== undefined;
   }
 
-  private check(allowances: Allowance[] | undefined, isolating: string[], peer: string, dstWorkload: Workload | undefined, port: number, protocol: string): NetworkDecision {
+  private check(
+    allowances: Allowance[] | undefined, isolating: string[], peer: string, dstWorkload: Workload | undefined, port: number, protocol: string,
+  ): NetworkDecision {
     if (allowances === undefined) {
       return { allowed: true, policies: [] };
     }

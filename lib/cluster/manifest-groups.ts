@@ -1,3 +1,4 @@
+/* eslint-disable no-bitwise */ // address and hash arithmetic
 /** A Kubernetes object as rendered by cdk8s. */
 export interface ManifestObject {
   readonly kind?: string;

@@ -48,7 +48,9 @@ export function nodeLaunchTemplate(scope: Construct, id: string, ami: NodeAmi, k
     detailedMonitoring: true,
     blockDevices: ami.deviceNames.map(deviceName => ({
       deviceName,
-      volume: ec2.BlockDeviceVolume.ebs(sizeGiB, { encrypted: true, kmsKey: key, volumeType: ec2.EbsDeviceVolumeType.GP3, deleteOnTermination: true }),
+      volume: ec2.BlockDeviceVolume.ebs(sizeGiB, {
+        encrypted: true, kmsKey: key, volumeType: ec2.EbsDeviceVolumeType.GP3, deleteOnTermination: true,
+      }),
     })),
   });
 }

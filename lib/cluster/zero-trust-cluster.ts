@@ -1,11 +1,14 @@
-import { App as Cdk8sApp } from 'cdk8s';
 import { Annotations, Aspects, CfnCondition, CfnElement, CfnJson, IAspect, Names, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as eks from 'aws-cdk-lib/aws-eks-v2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import { App as Cdk8sApp } from 'cdk8s';
 import { Construct, IConstruct } from 'constructs';
+import { acknowledge, ecrPublicPolicyId, MANAGED_POLICY_IDS } from './compliance-acknowledgements';
+import { groupManifests, ManifestObject } from './manifest-groups';
+import { NodeAmi, NodeGroupOptions, nodeLaunchTemplate } from './node-group';
 import { ZeroTrustKeys } from '../encryption/zero-trust-keys';
 import { AwsApi } from '../identity/aws-api';
 import { ClusterService, ClusterServiceOptions } from '../identity/cluster-service';
@@ -15,9 +18,6 @@ import { MeshPlatformProps } from '../model/platform';
 import { INetworkTiers } from '../network/network-tiers';
 import { SegmentedVpc } from '../network/segmented-vpc';
 import { ZeroTrustPolicyChart } from '../policy/zero-trust-policy-chart';
-import { acknowledge, ecrPublicPolicyId, MANAGED_POLICY_IDS } from './compliance-acknowledgements';
-import { groupManifests, ManifestObject } from './manifest-groups';
-import { NodeAmi, NodeGroupOptions, nodeLaunchTemplate } from './node-group';
 
 /** An explicit, named weakening: a public API endpoint, reachable only from the listed CIDRs. */
 export interface PublicEndpointOptions {
@@ -231,7 +231,8 @@ export class ZeroTrustCluster extends Construct {
     const conditions = new CfnJson(this, `${id}Conditions`, {
       value: { [`${issuer}:sub`]: `system:serviceaccount:${namespace}:${serviceAccount}`, [`${issuer}:aud`]: 'sts.amazonaws.com' },
     });
-    return new iam.Role(this, id, { assumedBy: new iam.WebIdentityPrincipal(provider.openIdConnectProviderArn, { StringEquals: conditions }), managedPolicies });
+    const assumedBy = new iam.WebIdentityPrincipal(provider.openIdConnectProviderArn, { StringEquals: conditions });
+    return new iam.Role(this, id, { assumedBy, managedPolicies });
   }
 
   /**

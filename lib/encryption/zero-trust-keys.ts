@@ -30,13 +30,6 @@ export interface ZeroTrustKeysProps {
  * grants only what its purpose needs beyond the account's administration of the key.
  */
 export class ZeroTrustKeys extends Construct {
-  /** Envelope encryption of Kubernetes Secrets in etcd. */
-  public readonly secretsKey: kms.Key;
-  /** Node EBS volumes (usable by the Auto Scaling service-linked role, which launches managed nodes). */
-  public readonly ebsKey: kms.Key;
-  /** CloudWatch Logs groups of this stack (usable by the logs service of this region only). */
-  public readonly logsKey: kms.Key;
-
   /**
    * Adds the statement that lets only AWS services create grants on the key (Control Tower
    * CT.KMS.PR.3): a principal may call kms:CreateGrant only for an AWS resource or as an AWS service.
@@ -51,6 +44,13 @@ export class ZeroTrustKeys extends Construct {
       conditions: { BoolIfExists: { 'kms:GrantIsForAWSResource': 'false', 'aws:PrincipalIsAWSService': 'false' } },
     }));
   }
+
+  /** Envelope encryption of Kubernetes Secrets in etcd. */
+  public readonly secretsKey: kms.Key;
+  /** Node EBS volumes (usable by the Auto Scaling service-linked role, which launches managed nodes). */
+  public readonly ebsKey: kms.Key;
+  /** CloudWatch Logs groups of this stack (usable by the logs service of this region only). */
+  public readonly logsKey: kms.Key;
 
   constructor(scope: Construct, id: string, props: ZeroTrustKeysProps = {}) {
     super(scope, id);

@@ -2,11 +2,11 @@ import { CfnJson, Stack } from 'aws-cdk-lib';
 import * as eks from 'aws-cdk-lib/aws-eks-v2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
+import { AwsApi } from './aws-api';
+import { WorkloadIdentity } from './workload-identity';
 import { AllowOptions } from '../model/allow-options';
 import { IMicroservice, Microservice, MicroserviceOptions } from '../model/microservice';
 import { ServicePort } from '../model/service-port';
-import { AwsApi } from './aws-api';
-import { WorkloadIdentity } from './workload-identity';
 
 /** Options of `ZeroTrustCluster.addService`. */
 export interface ClusterServiceOptions extends MicroserviceOptions {

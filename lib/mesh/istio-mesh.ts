@@ -74,8 +74,15 @@ export class IstioMesh extends Construct {
     const gatewayNamespace = props.gatewayNamespace ?? 'istio-ingress';
     const chart = (cid: string, name: string, release: string, namespace: string, values: { [key: string]: unknown }) =>
       props.cluster.addHelmChart(cid, {
-        chart: name, release, repository, version: this.version, namespace, values,
-        createNamespace: false, wait: true, timeout: Duration.minutes(10),
+        chart: name,
+        release,
+        repository,
+        version: this.version,
+        namespace,
+        values,
+        createNamespace: false,
+        wait: true,
+        timeout: Duration.minutes(10),
       });
 
     // Namespaces first, labelled: only the CNI agent's namespace is privileged (it runs on the host network).

@@ -95,7 +95,7 @@ export class PolicyModel {
     }
     if (this.callerIdentities.has(`${namespace}/${serviceAccountName}`)) {
       throw declarationError(subject, 'serviceAccountName', serviceAccountName,
-        `is the identity of a service that is already allowed to call others, so Istio could not tell the two apart`,
+        'is the identity of a service that is already allowed to call others, so Istio could not tell the two apart',
         `give '${name}' a dedicated serviceAccountName`);
     }
     const service = Microservice._create(scope, this, name, { ...options, namespace, serviceAccountName, podLabels });

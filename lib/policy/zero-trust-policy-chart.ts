@@ -98,7 +98,13 @@ export class ZeroTrustPolicyChart extends Chart {
    */
   public _analysisContext() {
     const p = this.model.platform;
-    return { workloads: this.workloads, rootNamespace: p.rootNamespace, trustDomain: this.model.trustDomain, quarantineLabel: p.quarantineLabel, gatewayLabels: p.gatewayLabels };
+    return {
+      workloads: this.workloads,
+      rootNamespace: p.rootNamespace,
+      trustDomain: this.model.trustDomain,
+      quarantineLabel: p.quarantineLabel,
+      gatewayLabels: p.gatewayLabels,
+    };
   }
 
   /**

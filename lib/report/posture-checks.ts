@@ -1,9 +1,9 @@
-import { EffectiveAccess } from '../analysis/effective-access';
-import { field, KubeObject, list, objectRef } from '../analysis/manifest';
-import { cidrContains } from '../analysis/cidr';
-import { LabelSelector, matchesSelector } from '../analysis/label-selector';
-import { Workload } from '../analysis/workload';
 import { Finding, FindingSeverity } from './finding';
+import { cidrContains } from '../analysis/cidr';
+import { EffectiveAccess } from '../analysis/effective-access';
+import { LabelSelector, matchesSelector } from '../analysis/label-selector';
+import { field, KubeObject, list, objectRef } from '../analysis/manifest';
+import { Workload } from '../analysis/workload';
 
 /** What the posture checks need to know about the platform. */
 export interface PostureContext {

@@ -1,15 +1,15 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { PLATFORM_IDS } from '../analysis/declared-access';
-import { EffectiveAccess, FlowDecision } from '../analysis/effective-access';
-import { KubeObject } from '../analysis/manifest';
-import { namespacesOf, Workload, workloadsOf } from '../analysis/workload';
-import type { ZeroTrustPolicyChart } from '../policy/zero-trust-policy-chart';
 import { toDot, toMermaid } from './diagram';
 import { Finding } from './finding';
 import { parseManifests, readManifestFiles } from './manifest-files';
 import { postureFindings } from './posture-checks';
 import { renderMarkdown } from './report-markdown';
+import { PLATFORM_IDS } from '../analysis/declared-access';
+import { EffectiveAccess, FlowDecision } from '../analysis/effective-access';
+import { KubeObject } from '../analysis/manifest';
+import { namespacesOf, Workload, workloadsOf } from '../analysis/workload';
+import type { ZeroTrustPolicyChart } from '../policy/zero-trust-policy-chart';
 
 /** The part of @viz-js/viz (Graphviz in WebAssembly) used here; its CommonJS build is loaded. */
 interface Viz {
@@ -103,7 +103,9 @@ export class ZeroTrustReport {
   public readonly workloads: Workload[];
 
   private constructor(input: ReportInput) {
-    const access = EffectiveAccess._fromObjects(input.objects, { rootNamespace: input.rootNamespace, trustDomain: input.trustDomain, workloads: input.workloads });
+    const access = EffectiveAccess._fromObjects(input.objects, {
+      rootNamespace: input.rootNamespace, trustDomain: input.trustDomain, workloads: input.workloads,
+    });
     this.title = input.title;
     this.workloads = input.workloads;
     const platform = new Set<string>([PLATFORM_IDS.dns, PLATFORM_IDS.istiod]);

@@ -1,9 +1,9 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { Microservice } from '../../model/microservice';
-import { PolicyModel } from '../../model/policy-model';
 import { Peer, PortGrant } from './flows';
 import { MANAGED_BY_LABELS, OBJECT_NAMES } from './object-names';
+import { Microservice } from '../../model/microservice';
+import { PolicyModel } from '../../model/policy-model';
 
 /** One rule under construction: peers and ports. */
 interface Rule {
@@ -66,7 +66,9 @@ export class NetworkPolicyRenderer {
   }
 
   /** A policy for platform pods with these labels (not quarantined). */
-  public platform(scope: Construct, id: string, name: string, namespace: string, podLabels: Readonly<Record<string, string>>, ingress: Rule[], egress: Rule[]): void {
+  public platform(
+    scope: Construct, id: string, name: string, namespace: string, podLabels: Readonly<Record<string, string>>, ingress: Rule[], egress: Rule[],
+  ): void {
     this.emit(scope, id, name, namespace, this.selector(podLabels), ingress, egress);
   }
 
@@ -99,7 +101,9 @@ export class NetworkPolicyRenderer {
     return { matchExpressions: this.notQuarantined, matchLabels: { ...podLabels } };
   }
 
-  private emit(scope: Construct, id: string, name: string, namespace: string, podSelector: k8s.LabelSelector, ingress: Rule[], egress: Rule[], types?: string[]): void {
+  private emit(
+    scope: Construct, id: string, name: string, namespace: string, podSelector: k8s.LabelSelector, ingress: Rule[], egress: Rule[], types?: string[],
+  ): void {
     const policyTypes = types ?? [...(ingress.length > 0 ? ['Ingress'] : []), ...(egress.length > 0 ? ['Egress'] : [])];
     new k8s.KubeNetworkPolicy(scope, id, {
       metadata: { name, namespace, labels: { ...MANAGED_BY_LABELS } },

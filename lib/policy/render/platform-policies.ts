@@ -1,10 +1,10 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { PlatformNetworkProps } from '../../model/platform-network';
-import { PolicyModel } from '../../model/policy-model';
 import { servicePeer } from './flows';
 import { NetworkPolicyRenderer, tcp, udp } from './network-policies';
 import { OBJECT_NAMES } from './object-names';
+import { PlatformNetworkProps } from '../../model/platform-network';
+import { PolicyModel } from '../../model/policy-model';
 
 const WEBHOOK_PORT = 15017;
 const MONITORING_PORT = 15014;

@@ -2,17 +2,17 @@ import { Construct } from 'constructs';
 import { AuthorizationPolicyRenderer } from './authorization-policies';
 import { calleesOfNamespace, compare, egressGrants, ingressGrants, principalRules } from './flows';
 import { NetworkPolicyRenderer } from './network-policies';
-import { renderPlatformPolicies } from './platform-policies';
 import { MANAGED_BY_LABELS, OBJECT_NAMES } from './object-names';
+import { renderPlatformPolicies } from './platform-policies';
 import { renderNamespace, renderService, renderServiceAccount } from './workload-objects';
 import { ExternalEndpoint } from '../../model/external-endpoint';
 import { Microservice } from '../../model/microservice';
 import { PlatformNetworkProps } from '../../model/platform-network';
 import { PolicyModel } from '../../model/policy-model';
+import { addTo } from '../../util/multimap';
 import { MutualTlsMode, PeerAuthentication } from '../istio/peer-authentication';
 import { ServiceEntry } from '../istio/service-entry';
 import { Sidecar } from '../istio/sidecar';
-import { addTo } from '../../util/multimap';
 
 /**
  * Renders a policy model into cdk8s objects under `scope`, in a fixed order: mesh-wide objects,
@@ -69,7 +69,8 @@ export function renderPolicies(scope: Construct, model: PolicyModel, platformNet
       const svcScope = new Construct(nsScope, `Service-${service.name}`);
       if (!serviceAccounts.has(service.serviceAccountName)) {
         serviceAccounts.add(service.serviceAccountName);
-        renderServiceAccount(svcScope, service.serviceAccountName, namespace, serviceAccountAnnotations(byNamespace.get(namespace) ?? [], service.serviceAccountName));
+        const annotations = serviceAccountAnnotations(byNamespace.get(namespace) ?? [], service.serviceAccountName);
+        renderServiceAccount(svcScope, service.serviceAccountName, namespace, annotations);
       }
       renderService(svcScope, service);
       networkPolicies.service(svcScope, service, ingressGrants(model, service), egress.get(service) ?? []);
