@@ -120,6 +120,7 @@ project.addTask('bench', {
   description: 'Benchmark policy synthesis (prints seconds, peak memory and YAML bytes per N)',
   exec: 'node -r ts-node/register/transpile-only --expose-gc bench/synth.bench.ts',
 });
+project.tasks.tryFind('bench')!.exec('node -r ts-node/register/transpile-only bench/self-check.bench.ts');
 
 project.addTask('bench:cluster', {
   description: 'Benchmark the AWS layer: CloudFormation footprint for 10/100/500 services and the cold cdk synth',
