@@ -11,11 +11,11 @@ export const MAX_MANIFEST_BYTES = 200_000;
 
 /**
  * Assigns objects to manifest resources by a key that does not shift when services are added:
- * the object's namespace (cluster-scoped objects go with the namespace they name). CloudFormation
- * deletes the objects of a removed or replaced manifest resource, so an object that moved between
- * resources could be deleted after it was applied; per-namespace keys never move an object.
- * A namespace whose objects exceed the size limit is split by a stable hash of each object's name
- * into 2^k buckets, the smallest k that fits.
+ * the object's namespace (cluster-scoped objects go with the namespace they name), so adding a
+ * service changes only its namespace's resource. A namespace whose objects exceed the size limit
+ * is split by a stable hash of each object's name into 2^k buckets, the smallest k that fits;
+ * crossing that limit re-keys the namespace's objects, which is safe only because the cluster
+ * retains removed manifest resources (their objects are never deleted by the move).
  */
 export function groupManifests(objects: readonly ManifestObject[], maxBytes = MAX_MANIFEST_BYTES): Map<string, ManifestObject[]> {
   const byNamespace = new Map<string, ManifestObject[]>();

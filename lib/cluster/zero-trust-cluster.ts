@@ -1,4 +1,4 @@
-import { Annotations, Aspects, CfnCondition, CfnElement, CfnJson, IAspect, Names, Stack } from 'aws-cdk-lib';
+import { Annotations, Aspects, CfnCondition, CfnElement, CfnJson, IAspect, Names, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as eks from 'aws-cdk-lib/aws-eks-v2';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -262,16 +262,13 @@ export class ZeroTrustCluster extends Construct {
       ...(handler ? [{ scope: handler, ids: ['AwsSolutions-L1'], reason: 'The kubectl handler runtime is chosen by aws-cdk-lib (CDK-internal) to match its kubectl layer.' }] : []),
       ...(framework ? [{
         scope: framework,
-        ids: [
-          ...(handlerFunction ? [`AwsSolutions-IAM5[Resource::<${stack.resolve(stack.getLogicalId(handlerFunction))}.Arn>:*]`] : []),
-          'cdk-validator-cfnguard::lambda_inside_vpc_check',
-        ],
-        reason: 'CDK custom-resource provider framework (CDK-internal): it may invoke the kubectl handler\'s versions (Arn:*) and only calls the Lambda API, so it needs no VPC.',
+        ids: handlerFunction ? [`AwsSolutions-IAM5[Resource::<${stack.resolve(stack.getLogicalId(handlerFunction))}.Arn>:*]`] : [],
+        reason: 'CDK custom-resource provider framework (CDK-internal): it invokes the kubectl handler, including its versions (Arn:*).',
       }] : []),
       ...internal.map(scope => ({
         scope,
-        ids: ['NIST.800.53.R5-IAMNoInlinePolicy', 'NIST.800.53.R5-LambdaConcurrency', 'NIST.800.53.R5-LambdaDLQ', 'cdk-validator-cfnguard::lambda_inside_vpc_check'],
-        reason: 'CDK-internal kubectl provider and AWS Load Balancer Controller: roles get inline policies from aws-cdk-lib; the handler runs inside the VPC; CloudFormation invokes it synchronously, so reserved concurrency and a DLQ do not apply.',
+        ids: ['NIST.800.53.R5-IAMNoInlinePolicy', 'NIST.800.53.R5-LambdaConcurrency', 'NIST.800.53.R5-LambdaDLQ'],
+        reason: 'CDK-internal kubectl provider and AWS Load Balancer Controller: roles get inline policies from aws-cdk-lib; CloudFormation invokes the provider synchronously, so reserved concurrency and a DLQ do not apply.',
       })),
       ...(this.cluster.albController ? [{
         scope: this.cluster.albController,
@@ -313,15 +310,12 @@ export class ZeroTrustCluster extends Construct {
         cluster: this.cluster,
         manifest: group as Record<string, unknown>[],
         overwrite: true,
+        // A removed or re-keyed manifest resource must never run `kubectl delete` on objects another
+        // resource now owns (a default-deny gone): retain it. Objects dropped from a live resource are
+        // still pruned by its prune label.
+        removalPolicy: RemovalPolicy.RETAIN,
       });
       manifest.node.addDependency(this.mesh.policyDependency);
-    }
-    // CDK-internal providers at the stack root exist only once every construct is declared.
-    for (const id of ['Custom::VpcRestrictDefaultSGCustomResourceProvider', 'AWSCDKCfnUtilsProviderCustomResourceProvider']) {
-      const provider = Stack.of(this).node.tryFindChild(id);
-      if (provider) {
-        acknowledge({ scope: provider, ids: ['cdk-validator-cfnguard::lambda_inside_vpc_check'], reason: `${id} is a CDK-internal CloudFormation provider that only calls AWS APIs.` });
-      }
     }
     for (const warning of this.policies.warnings) {
       Annotations.of(this).addWarningV2('cdk-zero-trust-eks:policy-warning', warning);
