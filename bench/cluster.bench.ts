@@ -2,7 +2,8 @@
  * Benchmark of the AWS layer: `npm run bench:cluster`. Not a test.
  *
  * 1. The CloudFormation footprint of N = 10, 100, 500 declared services (~3 edges each, over ~N/10
- *    namespaces): resources, manifest resources, template bytes, largest manifest, synthesis seconds.
+ *    namespaces): resources and bytes of the cluster's template, nested policy stacks and the largest
+ *    one, manifest resources, the largest manifest, synthesis seconds.
  * 2. The cold `cdk synth` of the reference app (bin/): a fresh process each time, as the main job runs it,
  *    median of 3 (`cdk synth --quiet` through the CLI, and the app alone).
  */
@@ -49,10 +50,15 @@ function footprint(n: number) {
   const templatePath = path.join(assembly.directory, assembly.getStackByName('Bench').templateFile);
   const text = fs.readFileSync(templatePath, 'utf8');
   const resources = Object.values(JSON.parse(text).Resources as Record<string, { Type: string; Properties?: { Manifest?: unknown } }>);
-  const manifests = resources.filter(r => r.Type === 'Custom::AWSCDK-EKS-KubernetesResource');
+  type Resource = { Type: string; Properties?: { Manifest?: unknown } };
+  const nestedFiles = fs.readdirSync(assembly.directory).filter(f => f.endsWith('.nested.template.json'));
+  const nestedTexts = nestedFiles.map(f => fs.readFileSync(path.join(assembly.directory, f), 'utf8'));
+  const all: Resource[] = [...resources, ...nestedTexts.flatMap(t => Object.values(JSON.parse(t).Resources as Record<string, Resource>))];
+  const manifests = all.filter(r => r.Type === 'Custom::AWSCDK-EKS-KubernetesResource');
   const largest = Math.max(...manifests.map(r => Buffer.byteLength(JSON.stringify(r.Properties?.Manifest ?? ''))));
+  const largestNested = Math.max(0, ...nestedTexts.map(t => Buffer.byteLength(t)));
   fs.rmSync(outdir, { recursive: true, force: true });
-  return { n, resources: resources.length, manifests: manifests.length, bytes: Buffer.byteLength(text), largest, seconds };
+  return { n, resources: resources.length, manifests: manifests.length, bytes: Buffer.byteLength(text), nested: nestedFiles.length, largestNested, largest, seconds };
 }
 
 function median(xs: number[]): number {
@@ -82,9 +88,10 @@ function coldSynth(): { cli: number; app: number } {
 
 const rows = [10, 100, 500].map(footprint);
 process.stdout.write(`AWS layer footprint (node ${process.version}, ${os.cpus().length} CPUs)\n`);
-process.stdout.write('   N  resources  manifest resources  template bytes  largest manifest bytes  synth s\n');
+process.stdout.write('   N  resources  template bytes  nested stacks  largest nested bytes  manifest resources  largest manifest bytes  synth s\n');
 for (const r of rows) {
-  process.stdout.write(`${String(r.n).padStart(4)}  ${String(r.resources).padStart(9)}  ${String(r.manifests).padStart(18)}  ${String(r.bytes).padStart(14)}  ${String(r.largest).padStart(22)}  ${r.seconds.toFixed(2).padStart(7)}\n`);
+  process.stdout.write(`${String(r.n).padStart(4)}  ${String(r.resources).padStart(9)}  ${String(r.bytes).padStart(14)}  ${String(r.nested).padStart(13)}  `
+    + `${String(r.largestNested).padStart(20)}  ${String(r.manifests).padStart(18)}  ${String(r.largest).padStart(22)}  ${r.seconds.toFixed(2).padStart(7)}\n`);
 }
 const cold = coldSynth();
 process.stdout.write(`cold synth of the reference app (median of 3, fresh process): cdk synth ${cold.cli.toFixed(2)} s; the app alone ${cold.app.toFixed(2)} s\n`);

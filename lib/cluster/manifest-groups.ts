@@ -52,8 +52,16 @@ export function groupManifests(objects: readonly ManifestObject[], maxBytes = MA
   return out;
 }
 
-function bytes(objects: readonly ManifestObject[]): number {
+/** The bytes of objects as a JSON manifest. */
+export function manifestBytes(objects: readonly ManifestObject[]): number {
   return Buffer.byteLength(JSON.stringify(objects));
+}
+
+const bytes = manifestBytes;
+
+/** A stable bucket in [0, buckets) for a key. */
+export function stableBucket(key: string, buckets: number): number {
+  return hash(key) % buckets;
 }
 
 /** FNV-1a: stable across runs and machines. */

@@ -1,4 +1,4 @@
-import { Annotations, Aspects, CfnCondition, CfnElement, CfnJson, IAspect, Names, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Annotations, Aspects, CfnCondition, CfnElement, CfnJson, IAspect, Names, NestedStack, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as eks from 'aws-cdk-lib/aws-eks-v2';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -7,7 +7,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { App as Cdk8sApp } from 'cdk8s';
 import { Construct, IConstruct } from 'constructs';
 import { acknowledge, ecrPublicPolicyId, MANAGED_POLICY_IDS } from './compliance-acknowledgements';
-import { groupManifests, ManifestObject } from './manifest-groups';
+import { groupManifests, ManifestObject, manifestBytes, stableBucket } from './manifest-groups';
 import { NodeAmi, NodeGroupOptions, nodeLaunchTemplate } from './node-group';
 import { ZeroTrustKeys } from '../encryption/zero-trust-keys';
 import { AwsApi } from '../identity/aws-api';
@@ -85,6 +85,10 @@ export interface ZeroTrustClusterProps {
 }
 
 const SERVICE_CIDR = '172.20.0.0/16';
+/** Policy manifest bytes above which manifests go to nested stacks (the parent keeps room for the platform). */
+const NESTED_POLICY_THRESHOLD_BYTES = 500_000;
+/** Nested stacks available to policy manifests: 16 x 1 MB. */
+const NESTED_POLICY_STACKS = 16;
 /** The wildcard resources of the AWS Load Balancer Controller's published IAM policy. */
 const ALB_CONTROLLER_WILDCARDS = [
   '*',
@@ -305,8 +309,13 @@ export class ZeroTrustCluster extends Construct {
       }
     }
     const objects = this.policies.toJson() as ManifestObject[];
-    for (const [key, group] of groupManifests(objects)) {
-      const manifest = new eks.KubernetesManifest(this, `Policies-${key}`, {
+    const groups = groupManifests(objects);
+    // Past a budget, the manifests move into nested stacks (a namespace's stack is fixed by a hash of
+    // its name), so the cluster's template stays under CloudFormation's 1,000,000 bytes.
+    const nested = manifestBytes([...groups.values()].flat()) > NESTED_POLICY_THRESHOLD_BYTES;
+    for (const [key, group] of groups) {
+      const scope = nested ? this.policyStack(key) : this;
+      const manifest = new eks.KubernetesManifest(scope, `Policies-${key}`, {
         cluster: this.cluster,
         manifest: group as Record<string, unknown>[],
         overwrite: true,
@@ -320,6 +329,12 @@ export class ZeroTrustCluster extends Construct {
     for (const warning of this.policies.warnings) {
       Annotations.of(this).addWarningV2('cdk-zero-trust-eks:policy-warning', warning);
     }
+  }
+
+  /** The nested stack of a manifest group: one of 16, by a stable hash of the group's namespace. */
+  private policyStack(key: string): NestedStack {
+    const id = `PolicyStack${stableBucket(key.replace(/-\d+-\d+$/, ''), NESTED_POLICY_STACKS)}`;
+    return (this.node.tryFindChild(id) as NestedStack | undefined) ?? new NestedStack(this, id, { description: 'cdk-zero-trust-eks policy manifests' });
   }
 
   private endpointFor(api: AwsApi): ExternalEndpoint {
