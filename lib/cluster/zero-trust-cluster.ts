@@ -185,7 +185,7 @@ export class ZeroTrustCluster extends Construct {
     });
     const ami = props.nodeGroup?.ami ?? NodeAmi.AL2023_X86_64;
     const template = nodeLaunchTemplate(this, 'NodeLaunchTemplate', ami, this.keys.ebsKey, props.nodeGroup?.diskSizeGiB ?? 50);
-    this.cluster.addNodegroupCapacity('Nodes', {
+    const nodes = this.cluster.addNodegroupCapacity('Nodes', {
       amiType: ami.amiType,
       instanceTypes: props.nodeGroup?.instanceTypes ?? [new ec2.InstanceType('m6i.large')],
       launchTemplateSpec: { id: template.launchTemplateId!, version: template.latestVersionNumber },
@@ -212,6 +212,12 @@ export class ZeroTrustCluster extends Construct {
       gatewayNamespace: props.platform?.ingressGateway?.namespace,
       loadBalancerSubnetIds: this.network.internalLoadBalancerSubnets.map(s => s.subnetId),
     });
+    // Helm waits for the charts' pods, so the nodes must exist first; the gateway's LoadBalancer Service
+    // needs the AWS Load Balancer Controller (and its webhook) running.
+    this.mesh.node.addDependency(nodes);
+    if (this.cluster.albController) {
+      this.mesh.gateway.node.addDependency(this.cluster.albController);
+    }
 
     this.policies = new ZeroTrustPolicyChart(new Cdk8sApp(), 'policies', {
       namespace: props.defaultNamespace ?? 'apps',

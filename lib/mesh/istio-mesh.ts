@@ -64,6 +64,8 @@ export class IstioMesh extends Construct {
   public readonly istiodValues: { [key: string]: unknown };
   /** The Helm values of the ingress gateway. */
   public readonly gatewayValues: { [key: string]: unknown };
+  /** The ingress gateway's Helm release. */
+  public readonly gateway: eks.HelmChart;
 
   constructor(scope: Construct, id: string, props: IstioMeshProps) {
     super(scope, id);
@@ -73,7 +75,8 @@ export class IstioMesh extends Construct {
     const cniNamespace = props.cniNamespace ?? 'istio-cni';
     const gatewayNamespace = props.gatewayNamespace ?? 'istio-ingress';
     const chart = (cid: string, name: string, release: string, namespace: string, values: { [key: string]: unknown }) =>
-      props.cluster.addHelmChart(cid, {
+      new eks.HelmChart(this, cid, {
+        cluster: props.cluster,
         chart: name,
         release,
         repository,
@@ -86,11 +89,22 @@ export class IstioMesh extends Construct {
       });
 
     // Namespaces first, labelled: only the CNI agent's namespace is privileged (it runs on the host network).
-    const namespaces = props.cluster.addManifest('Namespaces',
-      namespaceObject(root, { 'pod-security.kubernetes.io/enforce': 'baseline', 'pod-security.kubernetes.io/warn': 'restricted', 'pod-security.kubernetes.io/audit': 'restricted' }),
-      namespaceObject(cniNamespace, { 'pod-security.kubernetes.io/enforce': 'privileged' }),
-      namespaceObject(gatewayNamespace, { 'istio-injection': 'enabled', 'pod-security.kubernetes.io/enforce': 'restricted', 'pod-security.kubernetes.io/enforce-version': 'latest' }),
-    );
+    const namespaces = new eks.KubernetesManifest(this, 'Namespaces', {
+      cluster: props.cluster,
+      manifest: [
+        namespaceObject(root, {
+          'pod-security.kubernetes.io/enforce': 'baseline',
+          'pod-security.kubernetes.io/warn': 'restricted',
+          'pod-security.kubernetes.io/audit': 'restricted',
+        }),
+        namespaceObject(cniNamespace, { 'pod-security.kubernetes.io/enforce': 'privileged' }),
+        namespaceObject(gatewayNamespace, {
+          'istio-injection': 'enabled',
+          'pod-security.kubernetes.io/enforce': 'restricted',
+          'pod-security.kubernetes.io/enforce-version': 'latest',
+        }),
+      ],
+    });
 
     const base = chart('Base', 'base', 'istio-base', root, { defaultRevision: 'default' });
     base.node.addDependency(namespaces);
@@ -126,8 +140,8 @@ export class IstioMesh extends Construct {
         },
       },
     };
-    const gateway = chart('IngressGateway', 'gateway', 'istio-ingressgateway', gatewayNamespace, this.gatewayValues);
-    gateway.node.addDependency(istiod);
+    this.gateway = chart('IngressGateway', 'gateway', 'istio-ingressgateway', gatewayNamespace, this.gatewayValues);
+    this.gateway.node.addDependency(istiod);
 
     this.policyDependency = istiod;
   }

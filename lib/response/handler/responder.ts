@@ -1,0 +1,296 @@
+import { isMalformed, MalformedInput, parseInput, QuarantineRequest, QuarantineTarget } from './events';
+import { KubeApi, KubeApiError, LabelSelector, PodMeta, WorkloadMeta } from './kube-api';
+
+/**
+ * The quarantine decision and action: which pods a finding or alert names, and labelling them
+ * so that the pre-wired policies isolate them (design.md 3.6). Internal to the Lambda handler.
+ * @internal
+ */
+
+/** What the responder is configured with. */
+export interface ResponderConfig {
+  /** Only findings and alerts for this EKS cluster are acted on. */
+  readonly clusterName: string;
+  /** Findings below this GuardDuty severity are ignored (alerts without a severity pass). Default 7 (High). */
+  readonly severityThreshold?: number;
+  /** The quarantine label key. Default 'zero-trust.cdk.io/quarantine'. */
+  readonly quarantineLabel?: string;
+  /** When given, only pods in these namespaces are labelled (the service namespaces the RBAC Role covers). */
+  readonly namespaces?: readonly string[];
+}
+
+/** Where the record of each decision is published (e.g. an SNS topic). */
+export interface NotificationPublisher {
+  publish(record: QuarantineRecord): Promise<void>;
+}
+
+/** What the responder is given. */
+export interface ResponderDeps {
+  readonly kube: KubeApi;
+  readonly publisher: NotificationPublisher;
+  /** One structured line per decision. Default `console.log`. */
+  readonly log?: (line: string) => void;
+  /** The clock (epoch ms). Default `Date.now`. */
+  readonly now?: () => number;
+}
+
+export type PodResult = 'labelled' | 'already-labelled' | 'gone' | 'replaced';
+
+/** What happened to one pod. */
+export interface PodRecord {
+  readonly namespace: string;
+  readonly name: string;
+  readonly uid?: string;
+  readonly result: PodResult;
+  /** When the API server accepted the label (ISO 8601). */
+  readonly labelAppliedAt?: string;
+  /** From the event's time to the label applied. */
+  readonly eventToLabelMs?: number;
+}
+
+export type Outcome = 'quarantined' | 'already-quarantined' | 'not-found' | 'replaced' | 'ignored' | 'dropped' | 'failed';
+
+/** What the responder did with one finding or alert, and why. Logged and published. */
+export interface QuarantineRecord {
+  readonly action: 'quarantine';
+  readonly outcome: Outcome;
+  /** Why, in words. */
+  readonly reason: string;
+  readonly source?: 'guardduty' | 'sns';
+  readonly findingId?: string;
+  readonly findingType?: string;
+  readonly severity?: number;
+  readonly cluster?: string;
+  readonly target?: QuarantineTarget;
+  /** How the target became pods: the pod itself, or a workload's pods by its selector. */
+  readonly resolution?: string;
+  readonly pods: PodRecord[];
+  readonly eventTime?: string;
+  /** The longest time from the event to a label applied by this invocation. */
+  readonly eventToLabelMs?: number;
+  /** Time spent in the handler for this record. */
+  readonly handlingMs: number;
+  readonly error?: string;
+}
+
+const DEFAULT_LABEL = 'zero-trust.cdk.io/quarantine';
+const DEFAULT_THRESHOLD = 7;
+
+/** The JSON merge patch that labels a pod, with uid and resourceVersion as preconditions (409 on mismatch). */
+export function quarantinePatch(label: string, pod: { uid: string; resourceVersion: string }, why: string): object {
+  return {
+    metadata: {
+      uid: pod.uid,
+      resourceVersion: pod.resourceVersion,
+      labels: { [label]: 'true' },
+      annotations: { [`${label}-reason`]: why.slice(0, 1024) },
+    },
+  };
+}
+
+/** Builds the Lambda handler: it returns one record per finding or alert and throws only when a retry can help. */
+export function createHandler(config: ResponderConfig, deps: ResponderDeps): (event: unknown) => Promise<QuarantineRecord[]> {
+  const responder = new Responder(config, deps);
+  return event => responder.handle(event);
+}
+
+class Responder {
+  private readonly label: string;
+  private readonly threshold: number;
+  private readonly now: () => number;
+  private readonly log: (line: string) => void;
+
+  constructor(private readonly config: ResponderConfig, private readonly deps: ResponderDeps) {
+    this.label = config.quarantineLabel ?? DEFAULT_LABEL;
+    this.threshold = config.severityThreshold ?? DEFAULT_THRESHOLD;
+    this.now = deps.now ?? Date.now;
+    // eslint-disable-next-line no-console
+    this.log = deps.log ?? (line => console.log(line));
+  }
+
+  public async handle(event: unknown): Promise<QuarantineRecord[]> {
+    const records: QuarantineRecord[] = [];
+    let retryable: unknown;
+    for (const input of parseInput(event)) {
+      const start = this.now();
+      let record: QuarantineRecord;
+      try {
+        record = isMalformed(input) ? this.dropped(input, start) : await this.respond(input, start);
+      } catch (e) {
+        // Timeouts, 5xx, auth errors, repeated conflicts: record, then let the platform retry (bounded, then the DLQ).
+        retryable = retryable ?? e;
+        record = {
+          ...this.base(input as QuarantineRequest, start),
+          outcome: 'failed',
+          reason: 'the Kubernetes API call failed; the invocation fails so that it is retried',
+          error: e instanceof Error ? e.message : String(e),
+        };
+      }
+      await this.record(record);
+      records.push(record);
+    }
+    if (retryable !== undefined) {
+      throw retryable;
+    }
+    return records;
+  }
+
+  private async record(record: QuarantineRecord): Promise<void> {
+    this.log(JSON.stringify({ level: record.outcome === 'failed' ? 'ERROR' : 'INFO', message: 'quarantine-responder', ...record }));
+    if (record.outcome !== 'ignored') {
+      await this.deps.publisher.publish(record);
+    }
+  }
+
+  private dropped(input: MalformedInput, start: number): QuarantineRecord {
+    return {
+      action: 'quarantine',
+      outcome: 'dropped',
+      reason: `malformed input, dropped without retry: ${input.malformed}`,
+      findingId: input.id,
+      pods: [],
+      handlingMs: this.now() - start,
+    };
+  }
+
+  private base(req: QuarantineRequest, start: number) {
+    return {
+      action: 'quarantine' as const,
+      source: req.source,
+      findingId: req.id,
+      findingType: req.reason,
+      severity: req.severity,
+      cluster: req.cluster,
+      target: 'unsupported' in req.target ? undefined : req.target,
+      eventTime: new Date(req.eventTime).toISOString(),
+      pods: [] as PodRecord[],
+      handlingMs: this.now() - start,
+    };
+  }
+
+  private async respond(req: QuarantineRequest, start: number): Promise<QuarantineRecord> {
+    const base = this.base(req, start);
+    const ignore = (reason: string): QuarantineRecord => ({ ...base, outcome: 'ignored', reason, handlingMs: this.now() - start });
+    if (req.cluster !== this.config.clusterName) {
+      return ignore(`finding is for cluster '${req.cluster}', this responder serves '${this.config.clusterName}'`);
+    }
+    if (req.severity !== undefined && req.severity < this.threshold) {
+      return ignore(`severity ${req.severity} is below the threshold ${this.threshold}`);
+    }
+    if ('unsupported' in req.target) {
+      return ignore(`no pod to quarantine: ${req.target.unsupported}`);
+    }
+    const target = req.target;
+    if (this.config.namespaces && !this.config.namespaces.includes(target.namespace)) {
+      return ignore(`namespace '${target.namespace}' is not one this responder may act in (${this.config.namespaces.join(', ')})`);
+    }
+    const why = `${req.source} ${req.id}: ${req.reason}${req.severity !== undefined ? ` (severity ${req.severity})` : ''}`;
+
+    let resolution: string;
+    let pods: PodRecord[];
+    if (target.kind === 'Pod') {
+      resolution = `pod ${target.namespace}/${target.name}${target.uid ? ` with uid ${target.uid}` : ' (the finding gave no uid: the live pod\'s uid is the precondition)'}`;
+      pods = [await this.quarantinePod(target.namespace, target.name, target.uid, why, req.eventTime)];
+    } else {
+      const workload = await this.deps.kube.getWorkload(target.kind, target.namespace, target.name);
+      const label = `${target.kind} ${target.namespace}/${target.name}`;
+      if (!workload) {
+        return { ...base, outcome: 'not-found', reason: `${label} no longer exists; nothing to quarantine`, handlingMs: this.now() - start };
+      }
+      if (target.uid && workload.uid !== target.uid) {
+        return {
+          ...base,
+          outcome: 'replaced',
+          reason: `${label} has uid ${workload.uid}, the finding named ${target.uid}: it was replaced, nothing labelled`,
+          handlingMs: this.now() - start,
+        };
+      }
+      if (isEmptySelector(workload.selector)) {
+        return ignore(`${label} has an empty selector, which would match every pod of the namespace; refusing to label`);
+      }
+      const candidates = await this.deps.kube.listPods(target.namespace, workload.selector);
+      const owned = candidates.filter(p => ownedBy(p, target, workload));
+      resolution = `the finding names ${label}, not a pod: quarantining its ${owned.length} pod(s) (selected by its selector, owned by it)`;
+      pods = [];
+      for (const p of owned) {
+        pods.push(await this.quarantinePod(p.namespace, p.name, p.uid, why, req.eventTime));
+      }
+    }
+    const latencies = pods.map(p => p.eventToLabelMs).filter((x): x is number => x !== undefined);
+    return {
+      ...base,
+      ...summarize(pods),
+      resolution,
+      pods,
+      eventToLabelMs: latencies.length > 0 ? Math.max(...latencies) : undefined,
+      handlingMs: this.now() - start,
+    };
+  }
+
+  /** Labels one pod unless it is gone, replaced or already labelled; one re-read and retry on 409. */
+  private async quarantinePod(namespace: string, name: string, expectedUid: string | undefined, why: string, eventTime: number): Promise<PodRecord> {
+    const kube = this.deps.kube;
+    let pod = await kube.getPod(namespace, name);
+    const uid = expectedUid ?? pod?.uid;
+    for (let attempt = 0; ; attempt++) {
+      if (!pod) {
+        return { namespace, name, uid, result: 'gone' };
+      }
+      if (pod.uid !== uid) {
+        return { namespace, name, uid: pod.uid, result: 'replaced' };
+      }
+      if (pod.labels[this.label] === 'true') {
+        return { namespace, name, uid, result: 'already-labelled' };
+      }
+      const outcome = await kube.patchPod(namespace, name, quarantinePatch(this.label, pod, why));
+      if (outcome === 'patched') {
+        const at = this.now();
+        return { namespace, name, uid, result: 'labelled', labelAppliedAt: new Date(at).toISOString(), eventToLabelMs: at - eventTime };
+      }
+      if (outcome === 'not-found') {
+        return { namespace, name, uid, result: 'gone' };
+      }
+      if (attempt >= 1) {
+        throw new KubeApiError(`pod ${namespace}/${name}: the patch conflicted twice (409); retrying the invocation`, 409);
+      }
+      pod = await kube.getPod(namespace, name);
+    }
+  }
+}
+
+function isEmptySelector(s: LabelSelector): boolean {
+  return Object.keys(s.matchLabels ?? {}).length === 0 && (s.matchExpressions ?? []).length === 0;
+}
+
+/**
+ * Whether a pod belongs to the workload: its controller is the workload, or for a Deployment a
+ * ReplicaSet named `<deployment>-<pod-template-hash>` (the Deployment controller's naming), so a
+ * neighbour whose labels happen to match the selector is never labelled.
+ */
+function ownedBy(pod: PodMeta, target: QuarantineTarget, workload: WorkloadMeta): boolean {
+  const controller = pod.ownerReferences.find(o => o.controller === true);
+  if (!controller) {
+    return false;
+  }
+  if (target.kind === 'Deployment') {
+    const hash = pod.labels['pod-template-hash'];
+    return controller.kind === 'ReplicaSet' && hash !== undefined && controller.name === `${target.name}-${hash}`;
+  }
+  return controller.kind === target.kind && controller.uid === workload.uid;
+}
+
+function summarize(pods: PodRecord[]): { outcome: Outcome; reason: string } {
+  const count = (r: PodResult) => pods.filter(p => p.result === r).length;
+  const detail = (['labelled', 'already-labelled', 'gone', 'replaced'] as PodResult[])
+    .filter(r => count(r) > 0).map(r => `${count(r)} ${r}`).join(', ');
+  if (count('labelled') > 0) {
+    return { outcome: 'quarantined', reason: `quarantine label applied (${detail})` };
+  }
+  if (count('already-labelled') > 0) {
+    return { outcome: 'already-quarantined', reason: `already quarantined, nothing patched (${detail})` };
+  }
+  if (count('replaced') > 0) {
+    return { outcome: 'replaced', reason: `the pod was replaced (its uid differs from the finding's), nothing labelled (${detail})` };
+  }
+  return { outcome: 'not-found', reason: pods.length === 0 ? 'no pod to label' : `the pod is gone, nothing to label (${detail})` };
+}
