@@ -23,3 +23,4 @@ export * from './mesh/istio-mesh';
 export * from './cluster/node-group';
 export * from './cluster/zero-trust-cluster';
 export * from './checks';
+export * from './governance';

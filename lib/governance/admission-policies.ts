@@ -1,0 +1,94 @@
+import { celString, hasLabel } from './cel';
+import { CelValidation, CelVariable } from './constraint-templates';
+
+/** A resource rule of a ValidatingAdmissionPolicy's matchConstraints. @internal */
+export interface ResourceRule {
+  readonly apiGroups: string[];
+  readonly apiVersions: string[];
+  readonly operations: string[];
+  readonly resources: string[];
+}
+
+/** A ValidatingAdmissionPolicy's content. @internal */
+export interface AdmissionPolicyDefinition {
+  readonly name: string;
+  readonly description: string;
+  readonly resourceRules: ResourceRule[];
+  readonly objectSelector: Record<string, unknown>;
+  readonly variables: CelVariable[];
+  readonly validations: CelValidation[];
+}
+
+/** Kubernetes controllers that delete objects when their namespace or owner is deleted. */
+export const LIFECYCLE_CONTROLLERS = [
+  'system:serviceaccount:kube-system:generic-garbage-collector',
+  'system:serviceaccount:kube-system:namespace-controller',
+];
+
+/**
+ * `Kind namespace/name` for messages. `namespace` is a CEL reserved word (`request.namespace` and
+ * `object.metadata.namespace` are not portable), so the namespace comes from `namespaceObject`.
+ */
+const OBJECT_REF_VAP = "request.kind.kind + ' ' + (namespaceObject != null ? namespaceObject.metadata.name + '/' : '') + request.name";
+
+/** 8. Only responders and break-glass may add, change or remove the quarantine label of a pod. */
+export function quarantineLabelPolicy(label: string, trusted: string): AdmissionPolicyDefinition {
+  const value = (obj: string) => `${obj} != null && ${hasLabel(obj, label)} ? ${obj}.metadata.labels[${celString(label)}] : '<absent>'`;
+  return {
+    name: 'zero-trust-quarantine-label',
+    description: `Only the incident responder and break-glass identities may add, change or remove the pod label ${label} (controls.md IR-05).`,
+    resourceRules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: ['pods'] }],
+    // On UPDATE the selector matches when the old or the new object carries the key.
+    objectSelector: { matchExpressions: [{ key: label, operator: 'Exists' }] },
+    variables: [
+      { name: 'oldValue', expression: value('oldObject') },
+      { name: 'newValue', expression: value('object') },
+      { name: 'trusted', expression: trusted },
+    ],
+    validations: [{
+      expression: 'variables.oldValue == variables.newValue || variables.trusted',
+      message: `Only the incident responder or break-glass may set, change or remove the label ${label}.`,
+      messageExpression: `${OBJECT_REF_VAP} + ': ' + request.userInfo.username + ' may not change the quarantine label ${label}`
+        + ' (\' + variables.oldValue + \' -> \' + variables.newValue + \'). Fix: leave the label as it is; only the incident responder or'
+        + ' break-glass may quarantine or release a pod.\'',
+    }],
+  };
+}
+
+/** The kinds the library emits and labels as managed (what a tenant must not loosen). */
+export const MANAGED_RESOURCE_RULES = (operations: string[]): ResourceRule[] => [
+  { apiGroups: [''], apiVersions: ['v1'], operations, resources: ['namespaces', 'serviceaccounts', 'services'] },
+  { apiGroups: ['networking.k8s.io'], apiVersions: ['*'], operations, resources: ['networkpolicies'] },
+  { apiGroups: ['rbac.authorization.k8s.io'], apiVersions: ['*'], operations, resources: ['clusterrolebindings', 'clusterroles', 'rolebindings', 'roles'] },
+  {
+    apiGroups: ['constraints.gatekeeper.sh', 'networking.istio.io', 'security.istio.io', 'telemetry.istio.io', 'templates.gatekeeper.sh'],
+    apiVersions: ['*'],
+    operations,
+    resources: ['*'],
+  },
+];
+
+/** 9. Objects labelled as managed by this library change only through the deployer or break-glass. */
+export function managedObjectsPolicy(managedBy: { key: string; value: string }, trusted: string): AdmissionPolicyDefinition {
+  return {
+    name: 'zero-trust-managed-objects',
+    description: `Objects labelled ${managedBy.key}=${managedBy.value} are created, changed and deleted only by their deployer and `
+      + 'break-glass (and deleted by the namespace and garbage collectors), so no tenant can loosen a policy.',
+    resourceRules: MANAGED_RESOURCE_RULES(['CREATE', 'UPDATE', 'DELETE']),
+    // CREATE: the new object; UPDATE: the old or the new one; DELETE: the old one.
+    objectSelector: { matchLabels: { [managedBy.key]: managedBy.value } },
+    variables: [
+      { name: 'trusted', expression: trusted },
+      {
+        name: 'collector',
+        expression: `request.operation == 'DELETE' && request.userInfo.username in [${LIFECYCLE_CONTROLLERS.map(celString).join(', ')}]`,
+      },
+    ],
+    validations: [{
+      expression: 'variables.trusted || variables.collector',
+      message: `Objects labelled ${managedBy.key}=${managedBy.value} may be changed only by their deployer or break-glass.`,
+      messageExpression: `${OBJECT_REF_VAP} + ' is managed by ${managedBy.value}; ' + request.userInfo.username + ' may not '`
+        + " + request.operation + ' it. Fix: change the declaration and let the deployer apply it (or use break-glass in an incident).'",
+    }],
+  };
+}
