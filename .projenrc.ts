@@ -69,6 +69,12 @@ const project = new awscdk.AwsCdkConstructLibrary({
     'aws-cdk@^2.1148.1',
     'cdk-nag@^3.0.2',
     '@cdklabs/cdk-validator-cfnguard@^0.0.62',
+    // The quarantine responder's Lambda bundle (lib/response/handler/main.ts -> assets/quarantine-responder/):
+    // esbuild bundles it offline; the EKS token signer is bundled, the SNS client is the runtime's (AWS SDK v3).
+    'esbuild@^0.28.2',
+    '@smithy/signature-v4@^5.3.0',
+    '@aws-crypto/sha256-js@^5.2.0',
+    '@aws-sdk/client-sns@^3.1000.0',
   ],
   jestOptions: {
     // Snapshots are evidence: never rewrite them silently (update with `npx jest -u` after reading the diff).
@@ -82,8 +88,19 @@ const project = new awscdk.AwsCdkConstructLibrary({
     include: ['../examples/**/*.ts', '../bin/**/*.ts', '../bench/**/*.ts'],
     compilerOptions: {},
   },
-  gitignore: ['/dist/', '/cdk.out/', '/bench/results/', '*.tgz'],
+  gitignore: ['/dist/', '/cdk.out/', '/bench/results/', '*.tgz', '/assets/quarantine-responder/'],
 });
+
+// The quarantine responder's Lambda code: one esbuild bundle, built before the tests, the jsii compile and
+// `cdk synth`, shipped in the npm tarball (assets/ is not ignored) and found by QuarantineResponder relative
+// to its own file, from lib/ (ts-node, jest) and build/ (the published package) alike.
+const bundle = project.addTask('bundle', {
+  description: 'Bundle the quarantine responder Lambda handler to assets/quarantine-responder/index.js',
+  exec: 'esbuild lib/response/handler/main.ts --bundle --platform=node --target=node22 --format=cjs '
+    + '\'--external:@aws-sdk/*\' --legal-comments=none --log-level=warning --outfile=assets/quarantine-responder/index.js',
+});
+project.testTask.prependSpawn(bundle);
+project.compileTask.prependSpawn(bundle);
 
 for (const pattern of ['/examples/', '/bench/', '/bin/', '/.ci/', '/dist/', '/cdk.json']) {
   project.addPackageIgnore(pattern);
@@ -109,6 +126,7 @@ project.addTask('synth', {
   description: 'Synthesize the reference zero-trust cluster (cdk.out/) and its posture report',
   exec: 'cdk synth --quiet --no-notices',
 });
+project.tasks.tryFind('synth')!.prependSpawn(bundle);
 
 // The Kubernetes layer alone: the example policies as YAML for GitOps (dist/).
 project.addTask('synth:policies', {

@@ -81,7 +81,8 @@ export function matchesSelector(labels: Record<string, string>, selector: string
 }
 
 export class FakeApiServer {
-  public static async start(token = 'test-token'): Promise<FakeApiServer> {
+  /** `token` is the one bearer token accepted, or a check of each token (an EKS authenticator, say). */
+  public static async start(token: string | ((bearer: string) => boolean) = 'test-token'): Promise<FakeApiServer> {
     const s = new FakeApiServer(token);
     await new Promise<void>(resolve => s.server.listen(0, '127.0.0.1', resolve));
     return s;
@@ -97,7 +98,7 @@ export class FakeApiServer {
   private readonly server: http.Server;
   private version = 100;
 
-  private constructor(private readonly token: string) {
+  private constructor(private readonly token: string | ((bearer: string) => boolean)) {
     this.server = http.createServer((req, res) => this.serve(req, res));
   }
 
@@ -161,7 +162,8 @@ export class FakeApiServer {
         res.writeHead(code, { 'Content-Type': 'application/json' });
         res.end(JSON.stringify(body));
       };
-      if (req.headers.authorization !== `Bearer ${this.token}`) {
+      const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+      if (bearer === undefined || (typeof this.token === 'string' ? bearer !== this.token : !this.token(bearer))) {
         return reply(401, status(401, 'Unauthorized', 'Unauthorized'));
       }
       this.route(req.method ?? '', url, contentType, raw, reply);
