@@ -1,10 +1,11 @@
 import { App, CfnElement, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as eks from 'aws-cdk-lib/aws-eks-v2';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { KubectlV35Layer } from '@aws-cdk/lambda-layer-kubectl-v35';
 import { Construct } from 'constructs';
-import { ServicePort, ZeroTrustCluster, ZeroTrustKeys, ZeroTrustReport } from '../lib';
+import { AccessLevel, ServicePort, ZeroTrustCluster, ZeroTrustKeys, ZeroTrustReport } from '../lib';
 
 /**
  * The reference zero-trust cluster: the seed scenario on EKS. The ingress gateway reaches
@@ -58,6 +59,16 @@ export class ReferenceClusterStack extends Stack {
       removalPolicy: RemovalPolicy.RETAIN,
     });
     data.grantWrite(analytics);
+
+    // Human access: the shop team edits workloads in its namespace only (no NetworkPolicies, Istio security, exec or Secrets).
+    // Pass an existing role with `-c shopEditorsRoleArn=arn:aws:iam::<account>:role/<name>`; else the example creates one (MFA only).
+    const shopEditorsArn = this.node.tryGetContext('shopEditorsRoleArn') as string | undefined
+      ?? new iam.Role(this, 'ShopEditors', {
+        description: 'Editors of the shop namespace (example)',
+        assumedBy: new iam.PrincipalWithConditions(new iam.AccountRootPrincipal(), { Bool: { 'aws:MultiFactorAuthPresent': 'true' } }),
+        maxSessionDuration: Duration.hours(1),
+      }).roleArn;
+    this.platform.grantAccess('ShopEditors', shopEditorsArn, { namespaces: ['shop'], level: AccessLevel.EDIT });
 
     // Findings on this example's own buckets and grant, each with its reason.
     const ack = (scope: Construct, reason: string, ...ids: string[]) => ids.forEach(id => Validations.of(scope).acknowledge({ id, reason }));

@@ -14,7 +14,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { ServicePort, ZeroTrustCluster, ZeroTrustReport } from '../lib';
 import { groupManifests, ManifestObject } from '../lib/cluster/manifest-groups';
 import {
-  canonicalJson, CfnTemplate, dependsOnClosure, HELM_CHART, KubeObject, KUBERNETES_RESOURCE, manifestObjects, objectKey, onlyResource,
+  canonicalJson, CfnResource, CfnTemplate, dependsOnClosure, HELM_CHART, KubeObject, KUBERNETES_RESOURCE, manifestObjects, objectKey, onlyResource,
   PRUNE_LABEL_PREFIX, renderDeep, resourcesOfType, withoutPruneLabel,
 } from './support/aws/cfn';
 import { buildReference, BuiltReference, CDK_JSON_CONTEXT } from './support/aws/reference-app';
@@ -160,10 +160,15 @@ describe('adding a service moves no object between manifest resources', () => {
   const owners = (template: CfnTemplate) => new Map(embedded(template).map(([id, o]) => [objectKey(o), id]));
   const manifestIds = (template: CfnTemplate) => resourcesOfType(template, KUBERNETES_RESOURCE).map(([id]) => id).sort();
 
-  /** Resources that differ (or exist on one side only) between two templates. */
+  /**
+   * Resources that differ (or exist on one side only) between two templates. DependsOn is ordering only, not
+   * an update: the admission policies wait for every policy manifest, so a new namespace adds to their DependsOn
+   * (asserted below) without changing what they apply.
+   */
   function changed(a: CfnTemplate, b: CfnTemplate): string[] {
     const ids = new Set([...Object.keys(a.Resources), ...Object.keys(b.Resources)]);
-    return [...ids].filter(id => JSON.stringify(a.Resources[id]) !== JSON.stringify(b.Resources[id])).sort();
+    const withoutOrder = (r: CfnResource | undefined) => (r === undefined ? undefined : JSON.stringify({ ...r, DependsOn: undefined }));
+    return [...ids].filter(id => withoutOrder(a.Resources[id]) !== withoutOrder(b.Resources[id])).sort();
   }
 
   function expectNoMoves(before: CfnTemplate, after: CfnTemplate): void {
@@ -200,6 +205,8 @@ describe('adding a service moves no object between manifest resources', () => {
     expect(manifestIds(after).filter(id => id !== added[0])).toEqual(manifestIds(base));
     expectNoMoves(base, after);
     expect(changed(base, after)).toEqual(added);
+    const [admissionPolicies] = resourcesOfType(after, KUBERNETES_RESOURCE).find(([id]) => id.startsWith('PlatformGuardrailsAdmissionPolicies'))!;
+    expect(dependsOnClosure(after, admissionPolicies)).toContain(added[0]);
   });
 
   test('a called service in a new namespace changes its caller\'s namespace too, and still moves nothing', () => {

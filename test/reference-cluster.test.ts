@@ -152,11 +152,15 @@ describe('EKS control plane', () => {
     expect(embeddedObjects().filter(e => e.object.kind === 'ConfigMap' && e.object.metadata.name === 'aws-auth')).toEqual([]);
   });
 
-  test('EKS-06: the only cluster-admin entry is the kubectl handler\'s role (no adminRole given), and nothing names system:masters', () => {
+  test('EKS-06: the cluster-admin entries are the kubectl handler\'s role and the MFA-only break-glass role, and nothing names system:masters', () => {
     const admins = resourcesOfType(t, 'AWS::EKS::AccessEntry').filter(([, r]) =>
       (props(r).AccessPolicies ?? []).some((p: { PolicyArn: unknown }) => render(p.PolicyArn).endsWith(':eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy')));
-    expect(admins).toHaveLength(1);
-    const principal = getAttOf(props(admins[0][1]).PrincipalArn);
+    expect(admins).toHaveLength(2);
+    const breakGlassRole = stack.resolve(stack.platform.breakGlass.role.roleArn) as { 'Fn::GetAtt': [string, string] };
+    const [breakGlass] = admins.filter(([, r]) => getAttOf(props(r).PrincipalArn)?.[0] === breakGlassRole['Fn::GetAtt'][0]);
+    expect(breakGlass).toBeDefined();
+    expect(props(breakGlass[1]).AccessPolicies).toEqual([expect.objectContaining({ AccessScope: { Type: 'cluster' } })]);
+    const principal = getAttOf(props(admins.find(a => a !== breakGlass)![1]).PrincipalArn);
     expect(principal?.[1]).toBe('Arn');
 
     // Follow the template: a manifest's service token -> the provider framework -> the function it invokes -> that function's role.
@@ -336,11 +340,12 @@ describe('VPC', () => {
 
 describe('Istio', () => {
   test('four pinned Istio charts (plus the AWS Load Balancer Controller) from the Istio repository', () => {
-    template.resourceCountIs(HELM_CHART, 5);
+    template.resourceCountIs(HELM_CHART, 6);
     for (const chart of ['base', 'istiod', 'cni', 'gateway']) {
       template.hasResourceProperties(HELM_CHART, { Chart: chart, Version: '1.30.3', Repository: ISTIO_REPOSITORY });
     }
     onlyResource(t, HELM_CHART, 'the AWS Load Balancer Controller', r => props(r).Chart === 'aws-load-balancer-controller');
+    onlyResource(t, HELM_CHART, 'OPA Gatekeeper', r => props(r).Chart === 'gatekeeper');
   });
 
   test('istiod: REGISTRY_ONLY egress, DECODE_AND_MERGE_SLASHES, access logs to stdout, Istio CNI', () => {
@@ -373,10 +378,12 @@ describe('Istio', () => {
     expect([...dependsOnClosure(t, base)]).not.toContain(istiod);
 
     const withPolicies = resourcesOfType(t, KUBERNETES_RESOURCE).filter(([, r]) => manifestObjects(r).some(o => POLICY_KINDS.has(o.kind)));
-    expect(withPolicies.map(([id]) => id).sort()).toEqual(
+    // Gatekeeper's namespace holds only built-in NetworkPolicies: it needs no Istio CRD (test/reference-cluster-guardrails.test.ts).
+    const meshPolicies = withPolicies.filter(([id]) => !id.startsWith('PlatformGuardrailsNamespace'));
+    expect(meshPolicies.map(([id]) => id).sort()).toEqual(
       resourcesOfType(t, KUBERNETES_RESOURCE).filter(([id]) => id.startsWith('PlatformPolicies')).map(([id]) => id).sort());
-    expect(withPolicies.length).toBe(5); // analytics, istio-ingress, istio-system, payments, shop
-    for (const [id] of withPolicies) {
+    expect(meshPolicies.length).toBe(5); // analytics, istio-ingress, istio-system, payments, shop
+    for (const [id] of meshPolicies) {
       expect({ id, waitsForIstiod: dependsOnClosure(t, id).has(istiod) }).toEqual({ id, waitsForIstiod: true });
     }
   });

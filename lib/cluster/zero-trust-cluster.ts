@@ -1,4 +1,4 @@
-import { Annotations, Aspects, CfnCondition, CfnElement, CfnJson, IAspect, Names, NestedStack, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Annotations, Aspects, CfnCondition, CfnElement, CfnJson, CfnOutput, IAspect, Names, NestedStack, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as eks from 'aws-cdk-lib/aws-eks-v2';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -7,10 +7,14 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { App as Cdk8sApp } from 'cdk8s';
 import { Construct, IConstruct } from 'constructs';
 import { acknowledge, ecrPublicPolicyId, MANAGED_POLICY_IDS } from './compliance-acknowledgements';
+import { ClusterGuardrailsOptions, GuardrailsInstallation } from './guardrails-installation';
+import { guardrailsProps, rbacManifestObjects } from './guardrails-wiring';
 import { groupManifests, ManifestObject, manifestBytes, stableBucket } from './manifest-groups';
 import { NodeAmi, NodeGroupOptions, nodeLaunchTemplate } from './node-group';
 import { ZeroTrustKeys } from '../encryption/zero-trust-keys';
+import { AccessGrantOptions, NamespaceAccessGrant } from '../identity/access-grant';
 import { AwsApi } from '../identity/aws-api';
+import { BreakGlassAccess, BreakGlassOptions } from '../identity/break-glass';
 import { ClusterService, ClusterServiceOptions } from '../identity/cluster-service';
 import { IstioMesh } from '../mesh/istio-mesh';
 import { ExternalEndpoint } from '../model/external-endpoint';
@@ -82,6 +86,24 @@ export interface ZeroTrustClusterProps {
    * @default - the defaults
    */
   readonly platform?: MeshPlatformProps;
+  /**
+   * Install the admission guardrails (OPA Gatekeeper, its constraints and the library's
+   * ValidatingAdmissionPolicies). Set to `false` only as a named, visible opt-out: synthesis then
+   * warns and the stack output `AdmissionGuardrails` says `disabled`.
+   * @default true
+   */
+  readonly admissionGuardrails?: boolean;
+  /**
+   * Options of the admission guardrails: enforcement and exemptions per guardrail, allowed image
+   * registries, Gatekeeper's version and replicas.
+   * @default - every guardrail denies; the default registries; Gatekeeper 3.22.2 with 3 replicas
+   */
+  readonly guardrails?: ClusterGuardrailsOptions;
+  /**
+   * The break-glass role: the only human cluster-admin, assumable only with MFA.
+   * @default - trusted by the account root principal (with MFA), 1-hour sessions
+   */
+  readonly breakGlass?: BreakGlassOptions;
 }
 
 const SERVICE_CIDR = '172.20.0.0/16';
@@ -125,7 +147,13 @@ export class ZeroTrustCluster extends Construct {
   public readonly controlPlaneLogs: logs.LogGroup;
   /** The cluster's name. */
   public readonly clusterName: string;
+  /** The admission guardrails (undefined when `admissionGuardrails` is false). */
+  public readonly guardrails?: GuardrailsInstallation;
+  /** The break-glass role and its cluster-admin access entry. */
+  public readonly breakGlass: BreakGlassAccess;
   private readonly services: ClusterService[] = [];
+  private readonly grants: NamespaceAccessGrant[] = [];
+  private readonly grantedPrincipals = new Map<string, string>();
   private readonly endpoints = new Map<AwsApi, ExternalEndpoint>();
   private rendered = false;
 
@@ -169,6 +197,8 @@ export class ZeroTrustCluster extends Construct {
     if (props.adminRole) {
       this.cluster.grantClusterAdmin('AdminAccess', props.adminRole.roleArn);
     }
+    // Access entries reference namespaces of declared services: checked once every service is declared.
+    this.node.addValidation({ validate: () => this.unknownGrantNamespaces() });
 
     // Interface endpoints admit 443 from the cluster security group (nodes, pods, kubectl handler), never from a CIDR.
     if (this.network instanceof SegmentedVpc) {
@@ -227,6 +257,28 @@ export class ZeroTrustCluster extends Construct {
         loadBalancerCidrs: this.network.internalLoadBalancerCidrs,
         apiServerServiceCidr: KUBERNETES_SERVICE_IP,
       },
+    });
+
+    this.breakGlass = new BreakGlassAccess(this, 'BreakGlass', { ...props.breakGlass, cluster: this.cluster });
+    if (props.admissionGuardrails ?? true) {
+      this.guardrails = new GuardrailsInstallation(this, 'Guardrails', {
+        cluster: this.cluster,
+        guardrails: guardrailsProps(this.cluster, this.breakGlass.usernamePrefix, props.platform, props.guardrails),
+        gatekeeperVersion: props.guardrails?.gatekeeperVersion ?? '3.22.2',
+        gatekeeperReplicas: checkReplicas(this.node.path, props.guardrails?.gatekeeperReplicas ?? 3),
+        controlPlaneCidrs: this.network.controlPlaneCidrs,
+        apiServerServiceCidr: KUBERNETES_SERVICE_IP,
+      });
+      // Gatekeeper's webhook fails closed: install it once the nodes, the network-policy engine and the whole mesh are up,
+      // so no earlier chart is refused by a webhook that is not yet answering.
+      this.guardrails.gatekeeper.node.addDependency(nodes, cni, this.mesh);
+    } else {
+      Annotations.of(this).addWarningV2('cdk-zero-trust-eks:guardrails-disabled',
+        'admissionGuardrails is false: nothing refuses objects that weaken the zero-trust policies (no Gatekeeper, no admission policies).');
+    }
+    new CfnOutput(this, 'AdmissionGuardrails', {
+      description: 'Whether the zero-trust admission guardrails are installed',
+      value: this.guardrails ? `enabled (OPA Gatekeeper ${props.guardrails?.gatekeeperVersion ?? '3.22.2'}, webhook failurePolicy Fail)` : 'disabled',
     });
 
     // Policies are rendered once every service and grant is declared: at synthesis.
@@ -300,6 +352,32 @@ export class ZeroTrustCluster extends Construct {
   }
 
   /**
+   * Gives an IAM role (or user) access to namespaces through an EKS access entry scoped to them:
+   * `AccessLevel.VIEW` (AWS's view policy) or `AccessLevel.EDIT` (also the library's editor Role,
+   * which cannot touch NetworkPolicies, Istio security kinds or RBAC, exec, attach or
+   * port-forward, and Secrets only with `secrets: true`). One grant per principal.
+   */
+  public grantAccess(id: string, principalArn: string, options: AccessGrantOptions): NamespaceAccessGrant {
+    const grant = new NamespaceAccessGrant(this, `Access-${id}`, { ...options, cluster: this.cluster, principalArn });
+    const key = Stack.of(this).resolve(principalArn);
+    const earlier = this.grantedPrincipals.get(JSON.stringify(key));
+    if (earlier !== undefined) {
+      throw new Error(`ZeroTrustCluster.grantAccess '${grant.node.path}': principal ${JSON.stringify(key)} already has access through grant '${earlier}' `
+        + '(EKS allows one access entry per principal). Fix: grant it once, with every namespace it needs.');
+    }
+    this.grantedPrincipals.set(JSON.stringify(key), id);
+    this.grants.push(grant);
+    return grant;
+  }
+
+  private unknownGrantNamespaces(): string[] {
+    const known = new Set(this.services.map(s => s.namespace));
+    return this.grants.flatMap(g => g.namespaces.filter(ns => !known.has(ns)).map(ns =>
+      `ZeroTrustCluster.grantAccess '${g.node.path}': namespaces contains "${ns}", which no service of this cluster is in `
+      + `(known: ${[...known].sort().join(', ') || 'none'}). Fix: declare a service there with addService, or grant a namespace the cluster manages.`));
+  }
+
+  /**
    * Renders the policy chart into manifest resources, one per namespace, applied after istiod.
    * Called once, at synthesis.
    * @internal
@@ -314,6 +392,7 @@ export class ZeroTrustCluster extends Construct {
         service.microservice.allowEgressTo(this.endpointFor(api));
       }
     }
+    const policyManifests: eks.KubernetesManifest[] = [];
     const objects = this.policies.toJson() as ManifestObject[];
     const groups = groupManifests(objects);
     // Past a budget, the manifests move into nested stacks (a namespace's stack is fixed by a hash of
@@ -331,7 +410,18 @@ export class ZeroTrustCluster extends Construct {
         removalPolicy: RemovalPolicy.RETAIN,
       });
       manifest.node.addDependency(this.mesh.policyDependency);
+      // The library's own objects are applied through the live constraints: a weaker object would fail the deployment.
+      if (this.guardrails) manifest.node.addDependency(this.guardrails.constraints);
+      policyManifests.push(manifest);
     }
+    const rbac = rbacManifestObjects(this.grants, this.services);
+    if (rbac.length > 0) {
+      const manifest = new eks.KubernetesManifest(this, 'AccessRbac', { cluster: this.cluster, manifest: rbac, overwrite: true });
+      manifest.node.addDependency(...policyManifests);
+      policyManifests.push(manifest);
+    }
+    // The admission policies come last, once the deployer has created what they protect.
+    if (this.guardrails) this.guardrails.admissionPolicies.node.addDependency(...policyManifests);
     for (const warning of this.policies.warnings) {
       Annotations.of(this).addWarningV2('cdk-zero-trust-eks:policy-warning', warning);
     }
@@ -360,6 +450,14 @@ class RenderPolicies implements IAspect {
       this.owner._render();
     }
   }
+}
+
+function checkReplicas(path: string, replicas: number): number {
+  if (!Number.isInteger(replicas) || replicas < 2) {
+    throw new Error(`ZeroTrustCluster '${path}': guardrails.gatekeeperReplicas is ${replicas}, but a fail-closed webhook with one replica blocks `
+      + 'every matched request while it restarts. Fix: use 2 or more (default 3).');
+  }
+  return replicas;
 }
 
 function checkPublicEndpoint(path: string, options: PublicEndpointOptions): void {

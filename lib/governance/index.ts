@@ -2,3 +2,4 @@
 export { EnforcementAction } from './enforcement-action';
 export { AdmissionIdentities } from './admission-identities';
 export { GuardrailExemption, GuardrailOptions, ZeroTrustGuardrails, ZeroTrustGuardrailsProps } from './zero-trust-guardrails';
+export { KubernetesApiRule } from './rbac';

@@ -4,6 +4,8 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { AwsApi } from './aws-api';
 import { WorkloadIdentity } from './workload-identity';
+import { API_ACCESS_ANNOTATION } from '../governance/constraint-templates';
+import { checkApiRules, KubernetesApiRule, serviceAccountObjects } from '../governance/rbac';
 import { AllowOptions } from '../model/allow-options';
 import { IMicroservice, Microservice, MicroserviceOptions } from '../model/microservice';
 import { ServicePort } from '../model/service-port';
@@ -21,6 +23,15 @@ export interface ClusterServiceOptions extends MicroserviceOptions {
    * @default WorkloadIdentity.IRSA
    */
   readonly identity?: WorkloadIdentity;
+  /**
+   * Kubernetes API access of the service account, by name: a namespace-scoped Role with exactly
+   * these rules and a RoleBinding to the service account. Wildcards, `escalate`, `bind`,
+   * `impersonate`, exec/attach/port-forward and token sub-resources are refused. The pods must also
+   * opt in to mounting their token with the annotation `kubernetesApiAccessAnnotation` (the
+   * pod-service-account guardrail denies a mounted token otherwise).
+   * @default - no Kubernetes RBAC: the service account can do nothing with the API
+   */
+  readonly kubernetesApiAccess?: KubernetesApiRule[];
 }
 
 /** What a cluster service needs from its cluster. */
@@ -48,6 +59,8 @@ export class ClusterService extends Construct implements IMicroservice, iam.IGra
   public readonly identity: WorkloadIdentity;
   /** The service in the Kubernetes policy model. */
   public readonly microservice: Microservice;
+  /** The service account's Kubernetes API rules (empty: no RBAC). */
+  public readonly kubernetesApiAccess: KubernetesApiRule[];
   private readonly extraApis: AwsApi[];
   private readonly cluster: eks.ICluster;
 
@@ -63,6 +76,10 @@ export class ClusterService extends Construct implements IMicroservice, iam.IGra
     this.principal = svc.principal;
     this.identity = props.identity ?? WorkloadIdentity.IRSA;
     this.extraApis = [...(props.awsApis ?? [])];
+    if (props.kubernetesApiAccess !== undefined) {
+      checkApiRules(`ZeroTrustCluster.addService('${svc.name}')`, 'kubernetesApiAccess', props.kubernetesApiAccess);
+    }
+    this.kubernetesApiAccess = [...(props.kubernetesApiAccess ?? [])];
 
     this.cluster = props.cluster;
     if (this.extraApis.length > 0) {
@@ -116,6 +133,19 @@ export class ClusterService extends Construct implements IMicroservice, iam.IGra
     });
     svc.annotateServiceAccount('eks.amazonaws.com/role-arn', role.roleArn);
     return role;
+  }
+
+  /**
+   * The pod template annotation (`<key>: "true"`) the service's pods need to mount their service
+   * account token, when it has Kubernetes API access.
+   */
+  public get kubernetesApiAccessAnnotation(): string {
+    return API_ACCESS_ANNOTATION;
+  }
+
+  /** The Role and RoleBinding of the service account (none unless `kubernetesApiAccess` was given). @internal */
+  public _rbacObjects(): Record<string, unknown>[] {
+    return this.kubernetesApiAccess.length === 0 ? [] : serviceAccountObjects(this.namespace, this.serviceAccountName, this.kubernetesApiAccess);
   }
 
   public allowFrom(caller: IMicroservice, options: AllowOptions = {}): void {

@@ -183,12 +183,14 @@ const RESOURCES: Record<string, string> = {
   PeerAuthentication: 'peerauthentications',
   AuthorizationPolicy: 'authorizationpolicies',
   Sidecar: 'sidecars',
+  Telemetry: 'telemetries',
   ServiceEntry: 'serviceentries',
   ConstraintTemplate: 'constrainttemplates',
   ValidatingAdmissionPolicy: 'validatingadmissionpolicies',
   ValidatingAdmissionPolicyBinding: 'validatingadmissionpolicybindings',
   EndpointSlice: 'endpointslices',
   Role: 'roles',
+  RoleBinding: 'rolebindings',
   Deployment: 'deployments',
 };
 

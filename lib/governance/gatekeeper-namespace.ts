@@ -1,0 +1,86 @@
+/**
+ * Gatekeeper's namespace and its NetworkPolicies (design.md section 7): default deny in both
+ * directions; the admission webhook's container port only from the control-plane ENI subnets;
+ * egress only to the Kubernetes API (the `kubernetes` Service ClusterIP /32 and the control-plane
+ * subnets, TCP 443; controls.md pitfall 8) and to cluster DNS. Plain objects, no aws-cdk-lib.
+ */
+import { KubeObject } from './rbac';
+import { MANAGED_BY_LABEL } from './zero-trust-guardrails';
+
+/** What the Gatekeeper namespace objects need to know. @internal */
+export interface GatekeeperNamespaceSpec {
+  readonly namespace: string;
+  /** The control-plane ENI subnets' CIDRs (webhook callers, API server endpoints). */
+  readonly controlPlaneCidrs: string[];
+  /** The `kubernetes` Service ClusterIP as a /32. */
+  readonly apiServerServiceCidr: string;
+  /** The webhook's container port. */
+  readonly webhookPort: number;
+  /** The labels of the webhook (controller-manager) pods. */
+  readonly webhookPodLabels: Record<string, string>;
+}
+
+/** The label Gatekeeper reads to skip its own namespace (the chart starts it with --exempt-namespace for its release namespace). */
+export const GATEKEEPER_IGNORE_LABEL = 'admission.gatekeeper.sh/ignore';
+
+function meta(namespace: string, name: string): KubeObject {
+  return { name, namespace, labels: { [MANAGED_BY_LABEL.key]: MANAGED_BY_LABEL.value } };
+}
+
+/** The Namespace and its NetworkPolicies, in apply order. */
+export function gatekeeperNamespaceObjects(spec: GatekeeperNamespaceSpec): KubeObject[] {
+  const ns = spec.namespace;
+  const cidrs = [...new Set(spec.controlPlaneCidrs)].sort();
+  return [
+    {
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: {
+        name: ns,
+        labels: {
+          [MANAGED_BY_LABEL.key]: MANAGED_BY_LABEL.value,
+          [GATEKEEPER_IGNORE_LABEL]: 'no-self-managing',
+          // Gatekeeper's pods run as non-root with a read-only root filesystem and drop ALL: restricted holds.
+          'pod-security.kubernetes.io/enforce': 'restricted',
+          'pod-security.kubernetes.io/audit': 'restricted',
+          'pod-security.kubernetes.io/warn': 'restricted',
+        },
+      },
+    },
+    {
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'NetworkPolicy',
+      metadata: meta(ns, 'zero-trust.default-deny'),
+      spec: { podSelector: {}, policyTypes: ['Ingress', 'Egress'] },
+    },
+    {
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'NetworkPolicy',
+      metadata: meta(ns, 'zero-trust.gatekeeper-webhook'),
+      spec: {
+        podSelector: { matchLabels: { ...spec.webhookPodLabels } },
+        policyTypes: ['Ingress'],
+        ingress: [{ from: cidrs.map(cidr => ({ ipBlock: { cidr } })), ports: [{ protocol: 'TCP', port: spec.webhookPort }] }],
+      },
+    },
+    {
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'NetworkPolicy',
+      metadata: meta(ns, 'zero-trust.kubernetes-api'),
+      spec: {
+        podSelector: {},
+        policyTypes: ['Egress'],
+        egress: [
+          { to: [spec.apiServerServiceCidr, ...cidrs].map(cidr => ({ ipBlock: { cidr } })), ports: [{ protocol: 'TCP', port: 443 }] },
+          {
+            to: [{
+              namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } },
+              podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } },
+            }],
+            ports: [{ protocol: 'UDP', port: 53 }, { protocol: 'TCP', port: 53 }],
+          },
+        ],
+      },
+    },
+  ];
+}
