@@ -20,7 +20,10 @@ export interface GatekeeperNamespaceSpec {
   readonly webhookPodLabels: Record<string, string>;
 }
 
-/** The label Gatekeeper reads to skip its own namespace (the chart starts it with --exempt-namespace for its release namespace). */
+/**
+ * The label with which Gatekeeper's webhook skips a namespace. Not set: the chart already excludes its
+ * release namespace by name (and starts the manager with --exempt-namespace for it).
+ */
 export const GATEKEEPER_IGNORE_LABEL = 'admission.gatekeeper.sh/ignore';
 
 function meta(namespace: string, name: string): KubeObject {
@@ -39,7 +42,6 @@ export function gatekeeperNamespaceObjects(spec: GatekeeperNamespaceSpec): KubeO
         name: ns,
         labels: {
           [MANAGED_BY_LABEL.key]: MANAGED_BY_LABEL.value,
-          [GATEKEEPER_IGNORE_LABEL]: 'no-self-managing',
           // Gatekeeper's pods run as non-root with a read-only root filesystem and drop ALL: restricted holds.
           'pod-security.kubernetes.io/enforce': 'restricted',
           'pod-security.kubernetes.io/audit': 'restricted',

@@ -1,0 +1,51 @@
+/** The library's own RBAC and Gatekeeper namespace objects (Kubernetes layer): least privilege, schema, labels. */
+import { GATEKEEPER_IGNORE_LABEL, gatekeeperNamespaceObjects } from '../../lib/governance/gatekeeper-namespace';
+import { checkApiRules, EDITOR_RULES, editorObjects, serviceAccountObjects } from '../../lib/governance/rbac';
+import { expectValidManifests } from '../support/schema-validator';
+
+const FORBIDDEN = ['networkpolicies', 'secrets', 'pods/exec', 'pods/attach', 'pods/portforward', 'pods/proxy', 'serviceaccounts/token',
+  'roles', 'rolebindings', 'clusterroles', 'clusterrolebindings', 'validatingwebhookconfigurations', 'mutatingwebhookconfigurations'];
+
+describe('editor Role (K8S-10)', () => {
+  test('no security kinds, no RBAC, no shell or tunnel, no Secrets, no wildcard, no escalating verb', () => {
+    const resources = EDITOR_RULES.flatMap(r => r.resources);
+    expect(resources.filter(r => FORBIDDEN.includes(r))).toEqual([]);
+    expect(EDITOR_RULES.flatMap(r => r.apiGroups).filter(g => ['security.istio.io', 'networking.k8s.io', 'rbac.authorization.k8s.io', '*'].includes(g))).toEqual([]);
+    expect(EDITOR_RULES.flatMap(r => r.verbs).filter(v => ['*', 'bind', 'escalate', 'impersonate'].includes(v))).toEqual([]);
+    expect(() => checkApiRules('editor', 'EDITOR_RULES', EDITOR_RULES)).not.toThrow();
+  });
+
+  test('Roles and bindings are schema-valid, namespaced and labelled as managed', () => {
+    const objects = [...editorObjects('shop', true), ...serviceAccountObjects('billing', 'scheduler', [{ apiGroups: [''], resources: ['configmaps'], verbs: ['get'] }])];
+    expectValidManifests(objects);
+    for (const o of objects as any[]) {
+      expect(o.metadata.namespace).toBeDefined();
+      expect(o.metadata.labels).toEqual({ 'app.kubernetes.io/managed-by': 'cdk-zero-trust-eks' });
+      if (o.kind === 'RoleBinding') expect(o.roleRef.kind).toBe('Role');
+    }
+    expect(editorObjects('shop', false).map(o => (o as any).metadata.name)).toEqual(['zero-trust.editor', 'zero-trust.editor']);
+  });
+});
+
+describe('Gatekeeper namespace', () => {
+  const objects = gatekeeperNamespaceObjects({
+    namespace: 'gatekeeper-system',
+    controlPlaneCidrs: ['10.0.68.208/28', '10.0.68.192/28'],
+    apiServerServiceCidr: '172.20.0.1/32',
+    webhookPort: 8443,
+    webhookPodLabels: { 'control-plane': 'controller-manager' },
+  }) as any[];
+
+  test('schema-valid, labelled, restricted Pod Security; Gatekeeper is not told to ignore its namespace by label', () => {
+    expectValidManifests(objects);
+    for (const o of objects) expect(o.metadata.labels['app.kubernetes.io/managed-by']).toBe('cdk-zero-trust-eks');
+    expect(objects[0].metadata.labels[GATEKEEPER_IGNORE_LABEL]).toBeUndefined();
+    expect(objects[0].metadata.labels['pod-security.kubernetes.io/enforce']).toBe('restricted');
+  });
+
+  test('no rule admits 0.0.0.0/0, every ipBlock is a control-plane subnet or the kubernetes Service /32, CIDRs sorted', () => {
+    const blocks = JSON.stringify(objects).match(/"cidr":"[^"]+"/g)!;
+    expect(new Set(blocks)).toEqual(new Set(['"cidr":"10.0.68.192/28"', '"cidr":"10.0.68.208/28"', '"cidr":"172.20.0.1/32"']));
+    expect(objects[2].spec.ingress[0].from.map((f: any) => f.ipBlock.cidr)).toEqual(['10.0.68.192/28', '10.0.68.208/28']);
+  });
+});
