@@ -52,6 +52,7 @@ describe('the shop example (the seed scenario)', () => {
       'Sidecar analytics/default',
       'Sidecar payments/default',
       'Sidecar shop/default',
+      'Telemetry istio-system/mesh-default',
     ]);
   });
 

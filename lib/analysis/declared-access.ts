@@ -1,3 +1,4 @@
+import { cidrContains, prefixLength } from './cidr';
 import { EffectiveAccess, FlowDecision } from './effective-access';
 import { KubeObject } from './manifest';
 import { EXTERNAL } from './network-policy-semantics';
@@ -7,6 +8,22 @@ import { PolicyModel } from '../model/policy-model';
 
 /** Ids of the platform workloads the check adds next to the declared services. */
 export const PLATFORM_IDS = { gateway: 'platform/ingress-gateway', dns: 'platform/cluster-dns', istiod: 'platform/istiod' } as const;
+
+/**
+ * The sidecar's Prometheus ports (pilot-agent's merged metrics, Envoy's own). Istio serves them
+ * outside its inbound listeners, so only NetworkPolicy guards them; the check owns this list
+ * rather than reading the renderer's.
+ */
+export const SIDECAR_METRICS_PORTS: readonly number[] = [15020, 15090];
+
+/** What the platform may open besides the declared flows. */
+export interface PlatformFlows {
+  /**
+   * Subnets of the metrics scraper: the only sources allowed on the sidecar metrics ports.
+   * @default - none: the metrics ports must stay closed
+   */
+  readonly scraperCidrs?: string[];
+}
 
 /** The workload id of a declared service. */
 export function serviceId(s: Microservice): string {
@@ -68,18 +85,28 @@ export function declaredFlows(model: PolicyModel): Map<string, string[]> {
  * Proves that `objects` allow exactly what `model` declares, at each layer on its own, and that
  * no declared pod loses DNS or istiod. Returns one line per difference; empty when exact.
  */
-export function verifyDeclaration(model: PolicyModel, objects: readonly KubeObject[]): string[] {
+export function verifyDeclaration(model: PolicyModel, objects: readonly KubeObject[], platformFlows: PlatformFlows = {}): string[] {
+  // Every service pod also listens on the sidecar metrics ports: check them like declared ports.
+  const metricsPortsOf = new Map(model.services.map(s => [serviceId(s), SIDECAR_METRICS_PORTS.filter(p => !s.ports.some(d => d.targetPort === p))]));
+  const workloads = declaredWorkloads(model).map(w => {
+    const extra = metricsPortsOf.get(w.id) ?? [];
+    return extra.length === 0 ? w : { ...w, ports: [...w.ports, ...extra.map(port => ({ port, protocol: 'TCP', appProtocol: 'http' }))] };
+  });
   const access = EffectiveAccess._fromObjects(objects, {
     rootNamespace: model.platform.rootNamespace,
     trustDomain: model.trustDomain,
-    workloads: declaredWorkloads(model),
+    workloads,
   });
+  const isMetricsFlow = (dst: string, port: number) => (metricsPortsOf.get(dst) ?? []).includes(port);
   const expected = declaredFlows(model);
   const problems: string[] = [];
   const seen = new Set<string>();
   for (const flow of access.flows(model.services.map(serviceId))) {
     const key = `${flow.source}|${flow.destination}|${flow.port}`;
     const want = expected.get(key);
+    if (flow.source === EXTERNAL && isMetricsFlow(flow.destination, flow.port)) {
+      continue; // address ranges on the metrics ports: checked below, CIDR by CIDR
+    }
     if (!want) {
       problems.push(`undeclared flow ${describe(flow)} is open: ${openLayers(flow)}`);
       continue;
@@ -93,6 +120,7 @@ export function verifyDeclaration(model: PolicyModel, objects: readonly KubeObje
       problems.push(...compareDeclared(access.decide(source, destination, Number(port)), want));
     }
   }
+  problems.push(...verifyMetricsPorts(model, access, metricsPortsOf, platformFlows.scraperCidrs ?? []));
   const p = model.platform;
   for (const s of model.services) {
     for (const [dst, port, protocol] of [[PLATFORM_IDS.dns, p.dnsPort, 'UDP'], [PLATFORM_IDS.dns, p.dnsPort, 'TCP'], [PLATFORM_IDS.istiod, p.istiodXdsPort, 'TCP']] as const) {
@@ -103,6 +131,40 @@ export function verifyDeclaration(model: PolicyModel, objects: readonly KubeObje
     }
   }
   return problems;
+}
+
+/**
+ * The sidecar metrics ports admit exactly the scraper subnets: every admitted ipBlock lies inside
+ * one of them (an ipBlock of private addresses matches no declared pod, so flows alone would not
+ * show a VPC-wide block), and each scraper subnet gets in.
+ */
+function verifyMetricsPorts(model: PolicyModel, access: EffectiveAccess, metricsPortsOf: Map<string, number[]>, scraperCidrs: string[]): string[] {
+  const problems: string[] = [];
+  for (const s of model.services) {
+    const id = serviceId(s);
+    for (const port of metricsPortsOf.get(id) ?? []) {
+      const admitted = access._ingressCidrs(id, port);
+      if (admitted === undefined) {
+        problems.push(`sidecar metrics port ${id}:${port}/TCP is open to every source (no NetworkPolicy restricts it)`);
+        continue;
+      }
+      for (const a of admitted.filter(x => !scraperCidrs.some(sc => cidrWithin(x.cidr, sc)))) {
+        problems.push(`sidecar metrics port ${id}:${port}/TCP admits ipBlock ${a.cidr} (${a.policy}), `
+          + `which is not inside the scraper subnets [${scraperCidrs.join(', ')}]`);
+      }
+      for (const sc of scraperCidrs.filter(c => !admitted.some(x => cidrWithin(c, x.cidr)))) {
+        problems.push(`platform necessity blocked: the scraper subnet ${sc} cannot reach ${id} on TCP ${port}`);
+      }
+    }
+  }
+  return problems;
+}
+
+/** Whether every address of `inner` lies in `outer`. */
+function cidrWithin(inner: string, outer: string): boolean {
+  const a = prefixLength(inner);
+  const b = prefixLength(outer);
+  return a !== undefined && b !== undefined && a >= b && cidrContains(outer, inner.split('/')[0]);
 }
 
 function compareDeclared(flow: FlowDecision, want: string[]): string[] {

@@ -1,6 +1,6 @@
 import { AuthorizationLayer, MeshDecision, parseAuthorizationPolicy } from './authorization-semantics';
 import { KubeObject } from './manifest';
-import { EXTERNAL, NetworkDecision, NetworkPolicyLayer, parseNetworkPolicy } from './network-policy-semantics';
+import { AdmittedCidr, EXTERNAL, NetworkDecision, NetworkPolicyLayer, parseNetworkPolicy } from './network-policy-semantics';
 import { parsePeerAuthentication, PeerAuthenticationLayer } from './peer-authentication-semantics';
 import { isHttpPort, namespacesOf, Workload, WorkloadPort, workloadsOf } from './workload';
 import { addTo } from '../util/multimap';
@@ -115,6 +115,15 @@ export class EffectiveAccess {
   /** Whether some NetworkPolicy isolates the workload's egress. */
   public isEgressIsolated(id: string): boolean {
     return this.network.isEgressIsolated(this.workload(id).id);
+  }
+
+  /**
+   * The ipBlock CIDRs admitted into `destination` on this port by NetworkPolicy, with the
+   * admitting policy; undefined when every source is admitted.
+   * @internal
+   */
+  public _ingressCidrs(destination: string, port: number, protocol = 'TCP'): AdmittedCidr[] | undefined {
+    return this.network.ingressCidrs(this.workload(destination).id, port, protocol);
   }
 
   /** Decides one flow. `source` may be 'external'. */

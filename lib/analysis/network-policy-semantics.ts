@@ -42,7 +42,16 @@ interface Allowance {
   readonly ref: string;
   /** undefined: any peer, inside or outside the cluster. */
   readonly peers?: Set<string>;
+  /** The ipBlock CIDRs among the rule's peers. */
+  readonly cidrs: string[];
   readonly ports?: PortSpec[];
+}
+
+/** An ipBlock CIDR that a NetworkPolicy admits. */
+export interface AdmittedCidr {
+  readonly cidr: string;
+  /** The admitting policy (namespace/name). */
+  readonly policy: string;
 }
 
 /** The decision of the NetworkPolicy layer for one connection. */
@@ -170,6 +179,27 @@ export class NetworkPolicyLayer {
     return out;
   }
 
+  /**
+   * The ipBlock CIDRs that the destination's ingress admits on this port, with the admitting
+   * policies: undefined when any source may connect (not isolated, or a rule without peers).
+   * An ipBlock of private addresses matches no declared workload (pods have no known IP), so
+   * this is how a check sees which address ranges reach a port.
+   */
+  public ingressCidrs(dst: string, port: number, protocol = 'TCP'): AdmittedCidr[] | undefined {
+    const allowances = this.ingress.get(dst);
+    if (allowances === undefined) {
+      return undefined;
+    }
+    const out: AdmittedCidr[] = [];
+    for (const a of allowances.filter(x => portMatches(x.ports, port, protocol, this.byId.get(dst)))) {
+      if (a.peers === undefined) {
+        return undefined;
+      }
+      a.cidrs.forEach(cidr => out.push({ cidr, policy: a.ref }));
+    }
+    return out;
+  }
+
   /** Whether the destination is isolated for ingress. */
   public isIngressIsolated(id: string): boolean {
     return this.ingress.get(id) !== undefined;
@@ -243,13 +273,14 @@ function firstLabel(selector: LabelSelector): [string, string] | undefined {
 
 function allowance(p: ParsedNetworkPolicy, r: Rule, resolve: (peer: Peer, ns: string) => Set<string>): Allowance {
   if (r.peers === undefined) {
-    return { ref: p.ref, ports: r.ports };
+    return { ref: p.ref, cidrs: [], ports: r.ports };
   }
   const peers = new Set<string>();
   for (const peer of r.peers) {
     resolve(peer, p.namespace).forEach(id => peers.add(id));
   }
-  return { ref: p.ref, peers, ports: r.ports };
+  const cidrs = r.peers.filter(peer => peer.ipBlock !== undefined).map(peer => peer.ipBlock!.cidr);
+  return { ref: p.ref, peers, cidrs, ports: r.ports };
 }
 
 /**

@@ -17,7 +17,10 @@ export class AwsEndpoints {
    *   can be named by a NetworkPolicy ipBlock (a gateway endpoint resolves to public S3 ranges);
    * - `ssm`, `ssmmessages`, `ec2messages`: Session Manager access to nodes instead of SSH;
    * - `kms`: envelope encryption of secrets and encrypted volumes;
-   * - `autoscaling`: managed node groups and the cluster autoscaler.
+   * - `autoscaling`: managed node groups and the cluster autoscaler;
+   * - `sns`: in-VPC publishers such as the quarantine responder's notifications;
+   * - `monitoring`: CloudWatch metrics (`PutMetricData`) from the CloudWatch agent of the
+   *   `amazon-cloudwatch-observability` add-on.
    *
    * Returns a new array on every call, so callers may extend it:
    * `[...AwsEndpoints.defaultInterfaceServices(), ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER]`.
@@ -38,6 +41,8 @@ export class AwsEndpoints {
       ec2.InterfaceVpcEndpointAwsService.EC2_MESSAGES,
       ec2.InterfaceVpcEndpointAwsService.KMS,
       ec2.InterfaceVpcEndpointAwsService.AUTOSCALING,
+      ec2.InterfaceVpcEndpointAwsService.SNS,
+      ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_MONITORING,
     ];
   }
 

@@ -17,6 +17,11 @@ export enum NetworkTier {
   INTERNAL_LOAD_BALANCER = 'InternalLb',
   /** Isolated subnets for the VPC interface endpoint ENIs. No pod lives here. */
   ENDPOINTS = 'Endpoints',
+  /**
+   * Small isolated subnets for the metrics scraper's ENIs (the Amazon Managed Service for Prometheus
+   * collector). No pod lives here, so NetworkPolicies may admit these CIDRs to the metrics ports.
+   */
+  SCRAPER = 'Scraper',
 }
 
 /**
@@ -55,6 +60,19 @@ export interface INetworkTiers {
   readonly endpointSubnets: ec2.ISubnet[];
   /** The CIDRs of `endpointSubnets`, in the same order: where pods send AWS API calls on TCP 443. */
   readonly endpointCidrs: string[];
+  /**
+   * Subnets for the metrics scraper's ENIs, where no pod lives.
+   *
+   * @default - none: no dedicated scraper subnets, so no metrics scraper can be admitted by NetworkPolicy
+   */
+  readonly scraperSubnets?: ec2.ISubnet[];
+  /**
+   * The CIDRs of `scraperSubnets`, in the same order: the only sources NetworkPolicies admit to the
+   * sidecar metrics ports (15020/15090) and istiod's monitoring port (15014).
+   *
+   * @default - none
+   */
+  readonly scraperCidrs?: string[];
   /**
    * The security group of the VPC interface endpoints, when known. A cluster adds TCP 443 ingress to it
    * from its node and pod security groups.
@@ -95,6 +113,13 @@ export interface ExistingNetworkTiersProps {
   readonly internalLoadBalancerSubnets: ec2.ISubnet[];
   /** Subnets that hold the VPC interface endpoint ENIs (at least one; no pod may live in them). */
   readonly endpointSubnets: ec2.ISubnet[];
+  /**
+   * Dedicated subnets for the metrics scraper (no pod may live in them; at least two, in two
+   * availability zones, as the managed Prometheus collector requires).
+   *
+   * @default - none: metrics scraping from a dedicated subnet is not available
+   */
+  readonly scraperSubnets?: ec2.ISubnet[];
   /**
    * The security group of your VPC interface endpoints.
    *

@@ -68,6 +68,8 @@ const TIERS: ec2.SubnetConfiguration[] = [
   { name: NetworkTier.INTERNAL_LOAD_BALANCER, subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 26 },
   { name: NetworkTier.ENDPOINTS, subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 27 },
   { name: NetworkTier.CONTROL_PLANE, subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS, cidrMask: 28 },
+  // Last, so that adding it left every earlier subnet where it was.
+  { name: NetworkTier.SCRAPER, subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 28 },
 ];
 
 const DEFAULT_CIDR = '10.0.0.0/16';
@@ -76,7 +78,8 @@ const DEFAULT_CIDR = '10.0.0.0/16';
  * A VPC cut into tiers so that every NetworkPolicy ipBlock can name subnets where no pod lives:
  * `Ingress` (public, internet-facing load balancers and NAT gateways), `Nodes` (nodes and pods),
  * `Data` (isolated, data stores), `ControlPlane` (EKS control-plane ENIs and the kubectl handler),
- * `InternalLb` (isolated, internal load balancers) and `Endpoints` (isolated, VPC interface endpoints).
+ * `InternalLb` (isolated, internal load balancers), `Endpoints` (isolated, VPC interface endpoints) and
+ * `Scraper` (isolated, small: the managed metrics scraper's ENIs).
  *
  * It also creates interface endpoints with private DNS behind one security group that admits nothing until
  * `allowEndpointAccessFrom` is called, an S3 gateway endpoint on the node route tables, VPC flow logs of
@@ -123,6 +126,10 @@ export class SegmentedVpc extends Construct implements INetworkTiers {
   public readonly endpointSubnets: ec2.ISubnet[];
   /** The CIDRs of `endpointSubnets`: where pods send AWS API calls on TCP 443. */
   public readonly endpointCidrs: string[];
+  /** The `Scraper` subnets (isolated, /28): the metrics scraper's ENIs. Always set here. */
+  public readonly scraperSubnets: ec2.ISubnet[];
+  /** The CIDRs of `scraperSubnets`: the only sources admitted to the sidecar metrics ports. */
+  public readonly scraperCidrs: string[];
   /**
    * The one security group of every interface endpoint; always set here (optional only because `INetworkTiers`
    * allows VPCs without endpoints). It has no ingress rule until `allowEndpointAccessFrom` is called.
@@ -191,12 +198,14 @@ export class SegmentedVpc extends Construct implements INetworkTiers {
     this.controlPlaneSubnets = this.tier(NetworkTier.CONTROL_PLANE);
     this.internalLoadBalancerSubnets = this.tier(NetworkTier.INTERNAL_LOAD_BALANCER);
     this.endpointSubnets = this.tier(NetworkTier.ENDPOINTS);
+    this.scraperSubnets = this.tier(NetworkTier.SCRAPER);
     this.ingressCidrs = this.cidrsOf('ingressCidrs', this.ingressSubnets);
     this.nodeCidrs = this.cidrsOf('nodeCidrs', this.nodeSubnets);
     this.dataCidrs = this.cidrsOf('dataCidrs', this.dataSubnets);
     this.controlPlaneCidrs = this.cidrsOf('controlPlaneCidrs', this.controlPlaneSubnets);
     this.internalLoadBalancerCidrs = this.cidrsOf('internalLoadBalancerCidrs', this.internalLoadBalancerSubnets);
     this.endpointCidrs = this.cidrsOf('endpointCidrs', this.endpointSubnets);
+    this.scraperCidrs = this.cidrsOf('scraperCidrs', this.scraperSubnets);
 
     // Only on the subnets themselves: a public subnet construct also holds the NAT gateway and its EIP.
     const subnetsOnly = { includeResourceTypes: ['AWS::EC2::Subnet'] };

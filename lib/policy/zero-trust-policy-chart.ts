@@ -1,11 +1,13 @@
 import { Chart, ChartProps } from 'cdk8s';
 import { Construct } from 'constructs';
+import { MeshAccessLogging } from './mesh-access-logging';
 import { declaredWorkloads, verifyDeclaration } from '../analysis/declared-access';
 import { Workload } from '../analysis/workload';
 import { ExternalEndpoint, ExternalEndpointOptions } from '../model/external-endpoint';
 import { Microservice, MicroserviceOptions } from '../model/microservice';
 import { MeshPlatformProps } from '../model/platform';
 import { PlatformNetworkProps } from '../model/platform-network';
+import { validatePlatformNetwork } from '../model/platform-network-validation';
 import { PolicyModel } from '../model/policy-model';
 import { resolvePlatform } from '../model/resolved-platform';
 import { renderPolicies } from './render/policy-renderer';
@@ -41,6 +43,12 @@ export interface ZeroTrustPolicyChartProps extends ChartProps {
    * @default SelfCheck.FAIL
    */
   readonly selfCheck?: SelfCheck;
+  /**
+   * Mesh-wide Envoy access logs (an Istio `Telemetry` in the mesh root namespace), so that every
+   * request, allowed or denied, leaves a log line naming the deciding policy (controls.md OBS-05).
+   * @default MeshAccessLogging.ALL_REQUESTS
+   */
+  readonly accessLogging?: MeshAccessLogging;
 }
 
 /**
@@ -59,13 +67,18 @@ export class ZeroTrustPolicyChart extends Chart {
   private readonly model: PolicyModel;
   private readonly selfCheck: SelfCheck;
   private readonly platformNetwork?: PlatformNetworkProps;
+  private readonly accessLogging: MeshAccessLogging;
 
   constructor(scope: Construct, id: string, props: ZeroTrustPolicyChartProps = {}) {
     // Every rendered object names its namespace itself; the chart's namespace is only the default of addService.
     super(scope, id, { ...props, namespace: undefined });
     this.defaultNamespace = props.namespace ?? id;
     this.selfCheck = props.selfCheck ?? SelfCheck.FAIL;
+    if (props.platformNetwork) {
+      validatePlatformNetwork(`ZeroTrustPolicyChart '${id}'`, props.platformNetwork);
+    }
     this.platformNetwork = props.platformNetwork;
+    this.accessLogging = props.accessLogging ?? MeshAccessLogging.ALL_REQUESTS;
     this.model = new PolicyModel({
       owner: `ZeroTrustPolicyChart '${id}'`,
       trustDomain: props.trustDomain ?? 'cluster.local',
@@ -126,9 +139,9 @@ export class ZeroTrustPolicyChart extends Chart {
    */
   public toJson(): any[] {
     this.node.tryRemoveChild('Policies');
-    renderPolicies(new Construct(this, 'Policies'), this.model, this.platformNetwork);
+    renderPolicies(new Construct(this, 'Policies'), this.model, this.platformNetwork, this.accessLogging);
     const objects = super.toJson();
-    this.selfCheckFindings = verifyDeclaration(this.model, objects);
+    this.selfCheckFindings = verifyDeclaration(this.model, objects, { scraperCidrs: this.platformNetwork?.scraperCidrs ?? [] });
     if (this.selfCheckFindings.length > 0) {
       const message = `${this.model.owner}: the synthesized policies do not match the declaration:\n  ${this.selfCheckFindings.join('\n  ')}`;
       if (this.selfCheck === SelfCheck.FAIL) {

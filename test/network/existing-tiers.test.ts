@@ -54,6 +54,29 @@ describe('SegmentedVpc.fromExistingTiers', () => {
     expect(tiers.endpointSecurityGroup).toBeUndefined();
   });
 
+  test('scraperSubnets are optional: absent, the tiers have no scraper subnets or CIDRs', () => {
+    const { props } = existing();
+    const tiers = SegmentedVpc.fromExistingTiers(props);
+    expect(tiers.scraperSubnets).toBeUndefined();
+    expect(tiers.scraperCidrs).toBeUndefined();
+  });
+
+  test('scraperSubnets, when given, are validated like the other tiers and exposed with their CIDRs', () => {
+    const { stack, props } = existing();
+    const scraper = ['eu-west-1a', 'eu-west-1b'].map((availabilityZone, i) => ec2.Subnet.fromSubnetAttributes(stack, `Scraper${i}`, {
+      subnetId: `subnet-scraper-${i}`, availabilityZone, ipv4CidrBlock: `10.1.9.${i * 16}/28`,
+    }));
+    const tiers = SegmentedVpc.fromExistingTiers({ ...props, scraperSubnets: scraper });
+    expect(tiers.scraperSubnets).toEqual(scraper);
+    expect(tiers.scraperCidrs).toEqual(['10.1.9.0/28', '10.1.9.16/28']);
+    // A scraper subnet that is also a node subnet would let pods in: rejected.
+    expect(() => SegmentedVpc.fromExistingTiers({ ...props, scraperSubnets: [props.nodeSubnets[0], scraper[1]] }))
+      .toThrow('SegmentedVpc.fromExistingTiers: scraperSubnets[0] (subnet-3) is also listed in nodeSubnets');
+    // One zone is rejected: the managed collector needs two.
+    expect(() => SegmentedVpc.fromExistingTiers({ ...props, scraperSubnets: [scraper[0]] }))
+      .toThrow('SegmentedVpc.fromExistingTiers: scraperSubnets must span at least two availability zones (got 1 subnet(s) in 1 zone(s))');
+  });
+
   test.each([
     'ingressSubnets', 'nodeSubnets', 'dataSubnets', 'controlPlaneSubnets', 'internalLoadBalancerSubnets', 'endpointSubnets',
   ] as const)('rejects a missing tier: %s', (field) => {

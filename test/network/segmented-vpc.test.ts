@@ -30,7 +30,7 @@ function tagsOf(resource: { Properties: Record<string, any> }): Record<string, s
 
 const TIER_SIZES: Array<[string, string, number]> = [
   ['Ingress', 'Public', 24], ['Nodes', 'Private', 19], ['Data', 'Isolated', 24],
-  ['ControlPlane', 'Private', 28], ['InternalLb', 'Isolated', 26], ['Endpoints', 'Isolated', 27],
+  ['ControlPlane', 'Private', 28], ['InternalLb', 'Isolated', 26], ['Endpoints', 'Isolated', 27], ['Scraper', 'Isolated', 28],
 ];
 
 describe('SegmentedVpc with defaults', () => {
@@ -55,10 +55,10 @@ describe('SegmentedVpc with defaults', () => {
     expect(new Set(tier.map((s) => JSON.stringify(s.Properties.AvailabilityZone))).size).toBe(2);
   });
 
-  test('exactly the six tiers exist (12 subnets)', () => {
-    template.resourceCountIs('AWS::EC2::Subnet', 12);
+  test('exactly the seven tiers exist (14 subnets)', () => {
+    template.resourceCountIs('AWS::EC2::Subnet', 14);
     expect(new Set(Object.values(subnets).map((s) => tagsOf(s)['aws-cdk:subnet-name'])))
-      .toEqual(new Set(['Ingress', 'Nodes', 'Data', 'ControlPlane', 'InternalLb', 'Endpoints']));
+      .toEqual(new Set(['Ingress', 'Nodes', 'Data', 'ControlPlane', 'InternalLb', 'Endpoints', 'Scraper']));
   });
 
   test('exposed subnets and CIDRs match the template, per tier and in order', () => {
@@ -67,6 +67,7 @@ describe('SegmentedVpc with defaults', () => {
       ['Data', network.dataSubnets, network.dataCidrs], ['ControlPlane', network.controlPlaneSubnets, network.controlPlaneCidrs],
       ['InternalLb', network.internalLoadBalancerSubnets, network.internalLoadBalancerCidrs],
       ['Endpoints', network.endpointSubnets, network.endpointCidrs],
+      ['Scraper', network.scraperSubnets, network.scraperCidrs],
     ];
     for (const [name, tierSubnets, cidrs] of tiers) {
       expect(tierSubnets).toHaveLength(2);
@@ -78,8 +79,8 @@ describe('SegmentedVpc with defaults', () => {
 
   test('CIDRs are concrete, deterministic, inside the VPC CIDR and disjoint', () => {
     const all = [network.ingressCidrs, network.nodeCidrs, network.dataCidrs, network.controlPlaneCidrs,
-      network.internalLoadBalancerCidrs, network.endpointCidrs].flat();
-    expect(all).toHaveLength(12);
+      network.internalLoadBalancerCidrs, network.endpointCidrs, network.scraperCidrs].flat();
+    expect(all).toHaveLength(14);
     for (const cidr of all) {
       expect(cidr).toMatch(/^\d+\.\d+\.\d+\.\d+\/\d+$/);
       expect(contains(network.vpcCidr, cidr)).toBe(true);
@@ -91,6 +92,18 @@ describe('SegmentedVpc with defaults', () => {
     expect(network.internalLoadBalancerCidrs).toEqual(['10.0.68.0/26', '10.0.68.64/26']);
     expect(network.endpointCidrs).toEqual(['10.0.68.128/27', '10.0.68.160/27']);
     expect(network.controlPlaneCidrs).toEqual(['10.0.68.192/28', '10.0.68.208/28']);
+    // Appended last: adding the tier moved no earlier subnet (an existing VPC keeps its subnets).
+    expect(network.scraperCidrs).toEqual(['10.0.68.224/28', '10.0.68.240/28']);
+  });
+
+  test('the Scraper tier is isolated: its route tables have no default route (no NAT, no IGW)', () => {
+    const scraperIds = new Set(network.scraperSubnets.map((s) => logicalId(stack, s.subnetId)));
+    const tables = new Set(Object.values(resourcesOf(template, 'AWS::EC2::SubnetRouteTableAssociation'))
+      .filter((a) => scraperIds.has(a.Properties.SubnetId.Ref)).map((a) => a.Properties.RouteTableId.Ref));
+    expect(tables.size).toBe(2);
+    const routes = Object.values(resourcesOf(template, 'AWS::EC2::Route')).filter((r) => tables.has(r.Properties.RouteTableId.Ref));
+    expect(routes).toEqual([]);
+    expect(new Set(network.scraperSubnets.map((s) => s.availabilityZone)).size).toBe(2);
   });
 
   test('load-balancer role tags sit on the Ingress and InternalLb subnets only (not on NAT gateways or EIPs)', () => {
@@ -188,11 +201,11 @@ describe('SegmentedVpc with defaults', () => {
     const interfaces = Object.values(resourcesOf(template, 'AWS::EC2::VPCEndpoint')).filter((e) => e.Properties.VpcEndpointType === 'Interface');
     const services = interfaces.map((e) => e.Properties.ServiceName['Fn::Join'][1][2]);
     expect(services).toEqual(['.ecr.api', '.ecr.dkr', '.sts', '.ec2', '.logs', '.eks', '.eks-auth', '.elasticloadbalancing', '.s3',
-      '.ssm', '.ssmmessages', '.ec2messages', '.kms', '.autoscaling']);
+      '.ssm', '.ssmmessages', '.ec2messages', '.kms', '.autoscaling', '.sns', '.monitoring']);
     for (const endpoint of interfaces) {
       expect(endpoint.Properties).toMatchObject({ PrivateDnsEnabled: true, SubnetIds: endpointSubnetRefs, SecurityGroupIds: [sgId] });
     }
-    expect(network.interfaceEndpoints).toHaveLength(14);
+    expect(network.interfaceEndpoints).toHaveLength(16);
   });
 
   test('VPC-05: the S3 interface endpoint answers in-VPC names too (AllResolvers), so pods reach it on the endpoint subnets', () => {
@@ -227,7 +240,7 @@ describe('SegmentedVpc with defaults', () => {
   test('the defaults are what AwsEndpoints.defaultInterfaceServices() lists, and a fresh copy each call', () => {
     const names = AwsEndpoints.defaultInterfaceServices().map((s) => s.shortName);
     expect(names).toEqual(['ecr.api', 'ecr.dkr', 'sts', 'ec2', 'logs', 'eks', 'eks-auth', 'elasticloadbalancing', 's3',
-      'ssm', 'ssmmessages', 'ec2messages', 'kms', 'autoscaling']);
+      'ssm', 'ssmmessages', 'ec2messages', 'kms', 'autoscaling', 'sns', 'monitoring']);
     expect(AwsEndpoints.defaultInterfaceServices()).not.toBe(AwsEndpoints.defaultInterfaceServices());
   });
 
@@ -319,7 +332,7 @@ describe('SegmentedVpc props', () => {
     const stack = new Stack(app, 'Test', { env: { account: '111111111111', region: 'eu-west-1' } });
     const network = new SegmentedVpc(stack, 'Network', { maxAzs: 3 });
     const template = Template.fromStack(stack);
-    template.resourceCountIs('AWS::EC2::Subnet', 18);
+    template.resourceCountIs('AWS::EC2::Subnet', 21);
     template.resourceCountIs('AWS::EC2::NatGateway', 3);
     expect(network.nodeSubnets.map((s) => s.availabilityZone)).toEqual(zones);
     expect(network.controlPlaneSubnets.map((s) => s.availabilityZone)).toEqual(zones);

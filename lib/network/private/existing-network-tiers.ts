@@ -4,8 +4,10 @@ import { ExistingNetworkTiersProps, INetworkTiers } from '../network-tiers';
 
 /** How a tier of `ExistingNetworkTiersProps` is checked. */
 interface TierRule {
-  readonly field: 'ingressSubnets' | 'nodeSubnets' | 'dataSubnets' | 'controlPlaneSubnets' | 'internalLoadBalancerSubnets' | 'endpointSubnets';
+  readonly field: 'ingressSubnets' | 'nodeSubnets' | 'dataSubnets' | 'controlPlaneSubnets' | 'internalLoadBalancerSubnets' | 'endpointSubnets' | 'scraperSubnets';
   readonly multiAz: boolean;
+  /** The tier may be left out. */
+  readonly optional?: boolean;
 }
 
 const TIER_RULES: TierRule[] = [
@@ -15,6 +17,7 @@ const TIER_RULES: TierRule[] = [
   { field: 'controlPlaneSubnets', multiAz: true },
   { field: 'internalLoadBalancerSubnets', multiAz: false },
   { field: 'endpointSubnets', multiAz: false },
+  { field: 'scraperSubnets', multiAz: true, optional: true },
 ];
 
 const IPV4_CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
@@ -62,6 +65,8 @@ class ExistingNetworkTiers implements INetworkTiers {
   public readonly internalLoadBalancerCidrs: string[];
   public readonly endpointSubnets: ec2.ISubnet[];
   public readonly endpointCidrs: string[];
+  public readonly scraperSubnets?: ec2.ISubnet[];
+  public readonly scraperCidrs?: string[];
   public readonly endpointSecurityGroup?: ec2.ISecurityGroup;
 
   constructor(props: ExistingNetworkTiersProps) {
@@ -71,6 +76,9 @@ class ExistingNetworkTiers implements INetworkTiers {
     const seen: Array<{ where: string; cidr: string; range: [number, number] }> = [];
     for (const rule of TIER_RULES) {
       const subnets = props[rule.field] ?? [];
+      if (subnets.length === 0 && rule.optional) {
+        continue;
+      }
       if (subnets.length === 0) {
         throw new Error(`${subject}: ${rule.field} must name at least one subnet (got none). `
           + 'Fix: give every tier its own subnets; a cluster needs all six tiers to place nodes, control-plane ENIs, '
@@ -137,6 +145,8 @@ class ExistingNetworkTiers implements INetworkTiers {
     this.internalLoadBalancerCidrs = cidrs.get('internalLoadBalancerSubnets')!;
     this.endpointSubnets = [...props.endpointSubnets];
     this.endpointCidrs = cidrs.get('endpointSubnets')!;
+    this.scraperSubnets = props.scraperSubnets && props.scraperSubnets.length > 0 ? [...props.scraperSubnets] : undefined;
+    this.scraperCidrs = cidrs.get('scraperSubnets');
     this.endpointSecurityGroup = props.endpointSecurityGroup;
   }
 }

@@ -42,6 +42,16 @@ export class NetworkPolicyRenderer {
   }
 
   /**
+   * The sidecar metrics ports (pilot-agent's merged metrics on 15020, Envoy's on 15090) for every
+   * pod that is not quarantined, from exactly the scraper's subnets (design.md section 7).
+   */
+  public sidecarMetrics(scope: Construct, namespace: string, scraperCidrs: readonly string[]): void {
+    this.emit(scope, 'SidecarMetrics', OBJECT_NAMES.sidecarMetrics, namespace, { matchExpressions: this.notQuarantined }, [
+      { peers: [...new Set(scraperCidrs)].sort().map(cidr => ({ ipBlock: { cidr } })), ports: SIDECAR_METRICS_PORTS.map(tcp) },
+    ], []);
+  }
+
+  /**
    * One policy for the service's pods: ingress from each caller on its ports, egress to each
    * callee on its ports and to its external endpoints. Nothing for a service with none of these.
    */
@@ -116,6 +126,9 @@ export class NetworkPolicyRenderer {
     });
   }
 }
+
+/** The sidecar's Prometheus ports: pilot-agent's merged metrics and Envoy's own (Istio's port list). */
+export const SIDECAR_METRICS_PORTS: readonly number[] = [15020, 15090];
 
 /** A TCP port. */
 export function tcp(port: number): k8s.NetworkPolicyPort {

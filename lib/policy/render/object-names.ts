@@ -7,6 +7,10 @@ export const OBJECT_NAMES = {
   defaultDeny: 'zero-trust.default-deny',
   /** Namespace-wide NetworkPolicy opening DNS and istiod to every non-quarantined pod. */
   platformEgress: 'zero-trust.platform-egress',
+  /** Namespace-wide NetworkPolicy admitting the metrics scraper to the sidecar metrics ports. */
+  sidecarMetrics: 'zero-trust.sidecar-metrics',
+  /** Mesh-wide access-log Telemetry in the root namespace (Istio's conventional name). */
+  meshTelemetry: 'mesh-default',
   /** Allow-nothing AuthorizationPolicy (mesh-wide in the root namespace, and per namespace). */
   allowNothing: 'zero-trust.allow-nothing',
   /** Mesh-wide DENY of every request into a quarantined pod. */

@@ -13,16 +13,21 @@ import { addTo } from '../../util/multimap';
 import { MutualTlsMode, PeerAuthentication } from '../istio/peer-authentication';
 import { ServiceEntry } from '../istio/service-entry';
 import { Sidecar } from '../istio/sidecar';
+import { AccessLogTelemetry } from '../istio/telemetry';
+import { MeshAccessLogging } from '../mesh-access-logging';
 
 /**
  * Renders a policy model into cdk8s objects under `scope`, in a fixed order: mesh-wide objects,
  * then each namespace (sorted) with its own objects, then its services (sorted by name).
  */
-export function renderPolicies(scope: Construct, model: PolicyModel, platformNetwork?: PlatformNetworkProps): void {
+export function renderPolicies(
+  scope: Construct, model: PolicyModel, platformNetwork?: PlatformNetworkProps, accessLogging: MeshAccessLogging = MeshAccessLogging.ALL_REQUESTS,
+): void {
   const p = model.platform;
   const networkPolicies = new NetworkPolicyRenderer(model);
   const authorization = new AuthorizationPolicyRenderer(model);
   const egress = egressGrants(model);
+  const scraperCidrs = platformNetwork?.scraperCidrs ?? [];
 
   const mesh = new Construct(scope, 'Mesh');
   new PeerAuthentication(mesh, 'StrictMtls', {
@@ -32,6 +37,9 @@ export function renderPolicies(scope: Construct, model: PolicyModel, platformNet
   authorization.allowNothing(mesh, p.rootNamespace);
   authorization.denyQuarantined(mesh);
   authorization.ingressGateway(mesh);
+  if (accessLogging === MeshAccessLogging.ALL_REQUESTS) {
+    new AccessLogTelemetry(mesh, 'AccessLogs', { metadata: { name: OBJECT_NAMES.meshTelemetry, namespace: p.rootNamespace, labels: MANAGED_BY_LABELS } });
+  }
   if (platformNetwork) {
     renderPlatformPolicies(new Construct(scope, 'Platform'), model, platformNetwork, networkPolicies);
   }
@@ -50,6 +58,9 @@ export function renderPolicies(scope: Construct, model: PolicyModel, platformNet
     authorization.allowNothing(nsScope, namespace);
     networkPolicies.defaultDeny(nsScope, namespace);
     networkPolicies.platformEgress(nsScope, namespace);
+    if (scraperCidrs.length > 0) {
+      networkPolicies.sidecarMetrics(nsScope, namespace, scraperCidrs);
+    }
     const hosts = calleesOfNamespace(egress, namespace).map(c => `${c.namespace}/${c.name}.${c.namespace}.svc.${model.clusterDomain}`);
     const endpoints = externalEndpointsOf(byNamespace.get(namespace) ?? []);
     new Sidecar(nsScope, 'Sidecar', {
