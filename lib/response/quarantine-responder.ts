@@ -1,5 +1,3 @@
-import * as fs from 'fs';
-import * as path from 'path';
 import { Aspects, Duration, IAspect, Lazy } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { CfnAccessEntry } from 'aws-cdk-lib/aws-eks';
@@ -14,6 +12,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct, IConstruct } from 'constructs';
+import { GUARDDUTY_EKS_RESOURCE_TYPES, responderCode } from './responder-bundle';
 import { RESPONDER_GROUP, responderRbac } from './responder-rbac';
 import { acknowledge } from '../cluster/compliance-acknowledgements';
 import type { ZeroTrustCluster } from '../cluster/zero-trust-cluster';
@@ -53,12 +52,7 @@ export interface QuarantineResponderProps {
   readonly logRetention?: logs.RetentionDays;
 }
 
-/** Where the build puts the handler bundle (`npx projen bundle`), relative to this file in lib/ or build/. */
-const BUNDLE_DIR = path.join(__dirname, '..', '..', 'assets', 'quarantine-responder');
 const DEFAULT_THRESHOLD = 7;
-
-/** The GuardDuty resource type of Kubernetes audit-log and EKS runtime findings. */
-export const GUARDDUTY_EKS_RESOURCE_TYPES = ['EKSCluster'];
 
 /**
  * Quarantines compromised pods: GuardDuty findings for this cluster at or above a severity, and
@@ -79,7 +73,7 @@ export const GUARDDUTY_EKS_RESOURCE_TYPES = ['EKSCluster'];
  */
 export class QuarantineResponder extends Construct {
   /** The function. */
-  public readonly function: lambda.IFunction;
+  public readonly responderFunction: lambda.IFunction;
   /** Its execution role (the EKS access entry's principal). */
   public readonly role: iam.IRole;
   /** The topic that receives a record of every decision (KMS-encrypted with `key`). */
@@ -109,7 +103,7 @@ export class QuarantineResponder extends Construct {
     this.severityThreshold = checkThreshold(this.node.path, props.severityThreshold ?? DEFAULT_THRESHOLD);
     const reserved = checkReserved(this.node.path, props.reservedConcurrency ?? 2);
     const timeout = checkTimeout(this.node.path, props.timeout ?? Duration.seconds(60));
-    const code = bundle(this.node.path);
+    const code = responderCode(this.node.path);
     const network = cluster.network;
 
     this.key = new kms.Key(this, 'Key', {
@@ -203,7 +197,7 @@ export class QuarantineResponder extends Construct {
       },
     });
     fn.node.addDependency(policy);
-    this.function = fn;
+    this.responderFunction = fn;
 
     this.rule = new events.Rule(this, 'GuardDutyFindings', {
       description: `GuardDuty findings for EKS cluster ${cluster.clusterName} at severity ${this.severityThreshold} or above`,
@@ -356,12 +350,4 @@ function checkTimeout(where: string, d: Duration): Duration {
       + 'each Kubernetes call may take up to 5 s, and a longer timeout only delays the retry.');
   }
   return d;
-}
-
-function bundle(where: string): lambda.Code {
-  if (!fs.existsSync(path.join(BUNDLE_DIR, 'index.js'))) {
-    throw new Error(`QuarantineResponder '${where}': the Lambda bundle ${path.join(BUNDLE_DIR, 'index.js')} is missing: run \`npx projen bundle\` `
-      + '(the test, compile and synth tasks run it first).');
-  }
-  return lambda.Code.fromAsset(BUNDLE_DIR);
 }

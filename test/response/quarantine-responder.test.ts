@@ -4,6 +4,7 @@
  * group and topic, the exact IAM statements, the access entry's group and no access policy, the
  * namespace RBAC), a negative test per validation, and cdk-nag (AwsSolutions, NIST 800-53 R5) clean.
  */
+import { execSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -16,6 +17,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { AwsSolutionsChecks, NagPack, NIST80053R5Checks } from 'cdk-nag';
 import { ServicePort, ZeroTrustCluster } from '../../lib';
 import { QuarantineResponder, QuarantineResponderProps } from '../../lib/response/quarantine-responder';
+import { RESPONDER_BUNDLE_DIR, responderCode } from '../../lib/response/responder-bundle';
 import { RESPONDER_RULES } from '../../lib/response/responder-rbac';
 import { CfnTemplate, KUBERNETES_RESOURCE, manifestObjects, onlyResource, render, resourcesOfType } from '../support/aws/cfn';
 import { CDK_JSON_CONTEXT } from '../support/aws/reference-app';
@@ -80,6 +82,13 @@ function build(props: Partial<QuarantineResponderProps> = {}, nag = false): Buil
 }
 
 const ofResponder = (id: string) => /^Quarantine/.test(id);
+
+beforeAll(() => {
+  // `npx jest` alone (without the projen test task) still finds the bundle.
+  if (!fs.existsSync(path.join(RESPONDER_BUNDLE_DIR, 'index.js'))) {
+    execSync('npx projen bundle', { cwd: path.join(__dirname, '..', '..'), stdio: 'ignore' });
+  }
+});
 
 describe('QuarantineResponder template', () => {
   let b: Built;
@@ -325,14 +334,15 @@ describe('QuarantineResponder options and validation', () => {
   });
 
   test('a missing bundle fails with the command that builds it', () => {
-    const bundle = path.join(__dirname, '..', '..', 'assets', 'quarantine-responder', 'index.js');
-    const aside = `${bundle}.aside-${process.pid}`;
-    fs.renameSync(bundle, aside);
+    const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'zt-no-bundle-'));
     try {
-      expect(attempt({})).toThrow(/the Lambda bundle .*assets\/quarantine-responder\/index\.js is missing: run `npx projen bundle`/);
+      expect(() => responderCode('Stack/Quarantine', empty))
+        .toThrow(`QuarantineResponder 'Stack/Quarantine': the Lambda bundle ${path.join(empty, 'index.js')} is missing: run \`npx projen bundle\``);
     } finally {
-      fs.renameSync(aside, bundle);
+      fs.rmSync(empty, { recursive: true, force: true });
     }
+    // From lib/ (and build/ alike) the bundle is looked up at the package root.
+    expect(path.relative(path.join(__dirname, '..', '..'), RESPONDER_BUNDLE_DIR)).toBe(path.join('assets', 'quarantine-responder'));
   });
 
   test('a cluster with no service namespaces gets no RBAC and an empty namespace list (the handler then acts nowhere)', () => {
