@@ -105,9 +105,26 @@ export class ManagedPrometheus extends Construct {
       description: 'Managed Prometheus collector: to the cluster security group on the metrics ports and 443 only',
       allowAllOutbound: false,
     });
+    // Rules as their own resources, leaving the group's inline "match no traffic" egress in place: a
+    // VPC security group without inline egress gets EC2's default allow-all egress rule.
     const target = props.cluster.clusterSecurityGroup;
     for (const [port, what] of SCRAPE_PORTS) {
-      this.securityGroup.connections.allowTo(target, ec2.Port.tcp(port), `scrape: ${what}`);
+      new ec2.CfnSecurityGroupEgress(this, `To${port}`, {
+        groupId: this.securityGroup.securityGroupId,
+        destinationSecurityGroupId: target.securityGroupId,
+        ipProtocol: 'tcp',
+        fromPort: port,
+        toPort: port,
+        description: `scrape: ${what}`,
+      });
+      new ec2.CfnSecurityGroupIngress(this, `From${port}`, {
+        groupId: target.securityGroupId,
+        sourceSecurityGroupId: this.securityGroup.securityGroupId,
+        ipProtocol: 'tcp',
+        fromPort: port,
+        toPort: port,
+        description: `from the managed Prometheus collector: ${what}`,
+      });
     }
 
     this.scraper = new aps.CfnScraper(this, 'Scraper', {

@@ -1,0 +1,286 @@
+import { App, Stack } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { observedStack, ObservedStack } from './support';
+import { AlarmTopic } from '../../lib/observability/alarm-topic';
+import { AuditLogAlarms } from '../../lib/observability/audit-log-alarms';
+import { GuardDutyDetector, GuardDutyEksProtection } from '../../lib/observability/guardduty-eks-protection';
+import { SCRAPER_USERNAME } from '../../lib/observability/scrape-configuration';
+
+let built: ObservedStack;
+let template: Template;
+
+beforeAll(() => {
+  built = observedStack();
+  template = Template.fromStack(built.stack);
+});
+
+type Resource = { Type: string; Properties: Record<string, any>; DependsOn?: string[] };
+const resources = (type: string): Record<string, Resource> => template.findResources(type) as Record<string, Resource>;
+const idOf = (token: string): string => {
+  const r = built.stack.resolve(token);
+  return r.Ref ?? r['Fn::GetAtt'][0];
+};
+const topicRef = () => ({ Ref: idOf(built.observability.alarmTopic.topicArn) });
+const controlPlaneLogs = () => ({ Ref: idOf(built.platform.controlPlaneLogs.logGroupName) });
+
+describe('alarm topic', () => {
+  test('the SNS topic is encrypted with its own rotating CMK and refuses plain HTTP', () => {
+    const keyId = idOf(built.observability.alarms.key.keyArn);
+    template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] } });
+    expect(resources('AWS::KMS::Key')[keyId].Properties.EnableKeyRotation).toBe(true);
+    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      Topics: [topicRef()],
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+    });
+  });
+
+  test('CloudWatch, EventBridge and AMP of this account may publish, and use the key for it', () => {
+    const services = ['cloudwatch.amazonaws.com', 'events.amazonaws.com', 'aps.amazonaws.com'];
+    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([Match.objectLike({
+          Sid: 'AlarmPublishersOfThisAccount',
+          Principal: { Service: services },
+          Action: ['sns:Publish', 'sns:GetTopicAttributes'],
+          Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+        })]),
+      },
+    });
+    const key = resources('AWS::KMS::Key')[idOf(built.observability.alarms.key.keyArn)];
+    expect(key.Properties.KeyPolicy.Statement).toContainEqual(expect.objectContaining({
+      Sid: 'AlarmPublishersUseTheKey', Principal: { Service: services }, Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+    }));
+  });
+});
+
+describe('OBS-03 audit-log alarms', () => {
+  test.each([
+    ['SecretReads', ['($.objectRef.resource = "secrets")', '(($.verb = "get") || ($.verb = "list") || ($.verb = "watch"))',
+      '($.user.username != "system:kube-controller-manager")', '($.user.username != "system:node:*")']],
+    ['PodExecAttach', ['($.objectRef.resource = "pods")', '(($.objectRef.subresource = "exec") || ($.objectRef.subresource = "attach"))']],
+    ['RbacChanges', ['($.objectRef.resource = "clusterrolebindings")', '($.objectRef.resource = "roles")', '($.verb = "patch")', '($.verb = "delete")']],
+    ['AdmissionChanges', ['($.objectRef.resource = "validatingwebhookconfigurations")', '($.objectRef.resource = "mutatingwebhookconfigurations")',
+      '($.user.username != "system:serviceaccount:istio-system:istiod")']],
+    ['AnonymousRequests', ['($.user.username = "system:anonymous")']],
+    ['ForbiddenRequests', ['($.responseStatus.code = 401) || ($.responseStatus.code = 403)']],
+  ])('%s: a metric filter on the control-plane log group, and an alarm to the encrypted topic', (id, fragments) => {
+    const filters = Object.values(resources('AWS::Logs::MetricFilter')).filter(f => f.Properties.MetricTransformations[0].MetricName === id);
+    expect(filters).toHaveLength(1);
+    const f = filters[0].Properties;
+    expect(f.LogGroupName).toEqual(controlPlaneLogs());
+    expect(f.FilterPattern).toMatch(/^\{ .* \}$/);
+    for (const fragment of fragments) {
+      expect(f.FilterPattern).toContain(fragment);
+    }
+    expect(f.FilterPattern.length).toBeLessThanOrEqual(1024);
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: id,
+      Namespace: 'ZeroTrustEks/Audit',
+      Statistic: 'Sum',
+      Period: 300,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      Threshold: id === 'ForbiddenRequests' ? 5 : 1,
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [topicRef()],
+    });
+  });
+
+  test('every alarm in the stack has an action (NIST CloudWatchAlarmAction)', () => {
+    for (const alarm of Object.values(resources('AWS::CloudWatch::Alarm'))) {
+      expect(alarm.Properties.AlarmActions).toEqual([topicRef()]);
+    }
+    expect(Object.keys(resources('AWS::CloudWatch::Alarm'))).toHaveLength(6);
+  });
+
+  test('the exact Secret-read pattern with a custom allow-list', () => {
+    const stack = new Stack(new App(), 'S');
+    const alarms = new AuditLogAlarms(stack, 'Audit', {
+      logGroup: new logs.LogGroup(stack, 'G'), alarmTopic: new sns.Topic(stack, 'T'), secretReaders: ['system:serviceaccount:ops:vault-*'],
+    });
+    expect(alarms.patterns.find(p => p.id === 'SecretReads')!.pattern).toBe('{ ($.objectRef.resource = "secrets") && '
+      + '(($.verb = "get") || ($.verb = "list") || ($.verb = "watch")) && ($.user.username != "system:serviceaccount:ops:vault-*") }');
+  });
+
+  test.each([
+    [{ secretReaders: ['bad name'] }, "AuditLogAlarms 'Audit': secretReaders entries must be Kubernetes usernames without quotes, backslashes or spaces (got \"bad name\"). Fix:"],
+    [{ webhookWriters: ['a"b'] }, "AuditLogAlarms 'Audit': webhookWriters entries must be Kubernetes usernames"],
+    [{ secretReaders: Array.from({ length: 40 }, (_, i) => `system:serviceaccount:team-${i}:reader`) },
+      "AuditLogAlarms 'Audit': secretReaders makes the SecretReads filter pattern"],
+    [{ forbiddenThreshold: 0 }, "AuditLogAlarms 'Audit': forbiddenThreshold must be a positive integer (got 0). Fix:"],
+  ])('rejects %j naming the construct, field, value and fix', (bad, message) => {
+    const stack = new Stack(new App(), 'S');
+    expect(() => new AuditLogAlarms(stack, 'Audit', { logGroup: new logs.LogGroup(stack, 'G'), alarmTopic: new sns.Topic(stack, 'T'), ...bad }))
+      .toThrow(message);
+  });
+});
+
+describe('OBS-02 container and access logs', () => {
+  test('the four Container Insights log groups exist, KMS-encrypted with the logs key and retained a year', () => {
+    const logsKey = { 'Fn::GetAtt': [idOf(built.platform.keys.logsKey.keyArn), 'Arn'] };
+    for (const suffix of ['application', 'dataplane', 'host', 'performance']) {
+      template.hasResourceProperties('AWS::Logs::LogGroup', {
+        LogGroupName: `/aws/containerinsights/${built.platform.clusterName}/${suffix}`, KmsKeyId: logsKey, RetentionInDays: 365,
+      });
+    }
+  });
+
+  test('every log group of the stack has KMS and retention', () => {
+    for (const [id, group] of Object.entries(resources('AWS::Logs::LogGroup'))) {
+      expect([id, group.Properties.KmsKeyId !== undefined, group.Properties.RetentionInDays !== undefined]).toEqual([id, true, true]);
+    }
+  });
+
+  test('the amazon-cloudwatch-observability add-on runs after the groups exist, with its own IRSA role', () => {
+    const addons = Object.entries(resources('AWS::EKS::Addon')).filter(([, a]) => a.Properties.AddonName === 'amazon-cloudwatch-observability');
+    expect(addons).toHaveLength(1);
+    const [, addon] = addons[0];
+    for (const group of Object.values(built.observability.containerLogs!.logGroups)) {
+      expect(addon.DependsOn).toContain(idOf(group.logGroupArn));
+    }
+    expect(addon.Properties.ServiceAccountRoleArn).toEqual({ 'Fn::GetAtt': [idOf(built.observability.containerLogs!.agentRole.roleArn), 'Arn'] });
+    expect(JSON.parse(addon.Properties.ConfigurationValues)).toEqual({ containerLogs: { enabled: true } });
+  });
+
+  test('the agent may write only to its four groups; metrics only to ContainerInsights namespaces', () => {
+    const policy = Object.values(resources('AWS::IAM::ManagedPolicy')).find(p => p.Properties.Description === 'Least privilege of the amazon-cloudwatch-observability add-on')!;
+    const statements = policy.Properties.PolicyDocument.Statement;
+    const write = statements.find((s: any) => s.Sid === 'WriteTheContainerInsightsGroups');
+    expect(write.Resource).toHaveLength(8);
+    expect(JSON.stringify(write.Resource)).not.toContain('log-group:*"');
+    expect(statements.find((s: any) => s.Sid === 'ContainerInsightsMetrics').Condition).toEqual({ StringLike: { 'cloudwatch:namespace': ['ContainerInsights', 'ContainerInsights/*'] } });
+    const trust = resources('AWS::IAM::Role')[idOf(built.observability.containerLogs!.agentRole.roleArn)].Properties.AssumeRolePolicyDocument;
+    expect(JSON.stringify(trust)).toContain('sts:AssumeRoleWithWebIdentity');
+  });
+});
+
+describe('metrics: Managed Prometheus', () => {
+  test('the workspace is encrypted with a CMK and routes alerts to the alarm topic', () => {
+    const ws = Object.values(resources('AWS::APS::Workspace'));
+    expect(ws).toHaveLength(1);
+    expect(ws[0].Properties.KmsKeyArn).toEqual({ 'Fn::GetAtt': [idOf(built.observability.prometheus!.encryptionKey.keyArn), 'Arn'] });
+    const definition = JSON.stringify(built.stack.resolve(ws[0].Properties.AlertManagerDefinition));
+    expect(definition).toContain('sns_configs');
+    expect(definition).toContain(idOf(built.observability.alarmTopic.topicArn));
+  });
+
+  test('the managed collector sits in the scraper subnets behind its own security group, writing to the workspace', () => {
+    const scraper = Object.values(resources('AWS::APS::Scraper'))[0].Properties;
+    const scraperSubnets = built.platform.network.scraperSubnets!.map(s => ({ Ref: idOf(s.subnetId) }));
+    expect(scraper.Source.EksConfiguration.SubnetIds).toEqual(scraperSubnets);
+    expect(scraper.Source.EksConfiguration.SecurityGroupIds).toEqual([{ 'Fn::GetAtt': [idOf(built.observability.prometheus!.securityGroup.securityGroupId), 'GroupId'] }]);
+    expect(scraper.Destination.AmpConfiguration.WorkspaceArn).toEqual({ 'Fn::GetAtt': [idOf(built.observability.prometheus!.workspace.attrArn), 'Arn'] });
+    expect(scraper.ScrapeConfiguration.ConfigurationBlob).toContain('regex: http-envoy-prom');
+    expect(scraper.ScrapeConfiguration.ConfigurationBlob).toContain('regex: istiod;http-monitoring');
+  });
+
+  test('the collector security group sends only to the cluster security group on 15020, 15090, 15014 and 443', () => {
+    const sgId = idOf(built.observability.prometheus!.securityGroup.securityGroupId);
+    const sg = resources('AWS::EC2::SecurityGroup')[sgId].Properties;
+    // The inline "no traffic" rule stays: without inline egress, EC2 would add its default allow-all.
+    expect(sg.SecurityGroupEgress).toEqual([expect.objectContaining({ CidrIp: '255.255.255.255/32', Description: 'Disallow all traffic' })]);
+    const egress = Object.values(resources('AWS::EC2::SecurityGroupEgress')).filter(e => JSON.stringify(e.Properties.GroupId).includes(sgId));
+    expect(egress.map(e => e.Properties.FromPort).sort((a, b) => a - b)).toEqual([443, 15014, 15020, 15090]);
+    for (const e of egress) {
+      expect(e.Properties.DestinationSecurityGroupId).toEqual(built.stack.resolve(built.platform.cluster.clusterSecurityGroup.securityGroupId));
+      expect(e.Properties.ToPort).toBe(e.Properties.FromPort);
+    }
+    const ingress = Object.values(resources('AWS::EC2::SecurityGroupIngress')).filter(e => JSON.stringify(e.Properties.SourceSecurityGroupId ?? '').includes(sgId));
+    expect(ingress.map(e => e.Properties.FromPort).sort((a, b) => a - b)).toEqual([443, 15014, 15020, 15090]);
+  });
+
+  test('the collector maps to aps-collector-user through an access entry with no access policy, bound to a read-only discovery role', () => {
+    template.hasResourceProperties('AWS::EKS::AccessEntry', { Username: SCRAPER_USERNAME, Type: 'STANDARD', AccessPolicies: Match.absent() });
+    const manifests = Object.values(template.findResources('Custom::AWSCDK-EKS-KubernetesResource') as Record<string, Resource>)
+      .map(r => JSON.stringify(built.stack.resolve(r.Properties.Manifest))).filter(m => m.includes('zero-trust:metrics-scraper'));
+    expect(manifests).toHaveLength(1);
+    expect(manifests[0]).toContain('aps-collector-user');
+    expect(manifests[0]).not.toMatch(/secrets|create|patch|delete|nodes\/proxy|\\"\*\\"/);
+  });
+
+  test('OBS-05: rule groups record denials and request rates per source workload and alert on them and on pilot_total_xds_rejects', () => {
+    const data: string = Object.values(resources('AWS::APS::RuleGroupsNamespace'))[0].Properties.Data;
+    expect(data).toContain('record: zero_trust:istio_requests_denied:rate5m');
+    expect(data).toContain('istio_requests_total{reporter="destination", response_code="403"}');
+    expect(data).toContain('sum by (source_workload_namespace, source_workload, source_principal');
+    expect(data).toContain('alert: MeshAuthorizationDenials');
+    expect(data).toContain('alert: MeshRequestRateAnomaly');
+    expect(data).toContain('avg_over_time(zero_trust:istio_requests_by_source:rate5m[1d])');
+    expect(data).toMatch(/alert: IstioXdsRejects\n {8}expr: sum\(increase\(pilot_total_xds_rejects\[10m\]\)\) > 0/);
+  });
+
+  test('OBS-05: the cluster chart emits the mesh-wide access-log Telemetry', () => {
+    const telemetry = built.platform.policies.toJson().filter((o: any) => o.kind === 'Telemetry');
+    expect(telemetry).toEqual([expect.objectContaining({ metadata: expect.objectContaining({ namespace: 'istio-system' }), spec: { accessLogging: [{ providers: [{ name: 'envoy' }] }] } })]);
+  });
+});
+
+describe('GuardDuty and dashboard', () => {
+  test('GuardDutyDetector.create(): a detector with EKS audit logs and runtime monitoring with managed add-on', () => {
+    template.hasResourceProperties('AWS::GuardDuty::Detector', {
+      Enable: true,
+      Features: [
+        { Name: 'EKS_AUDIT_LOGS', Status: 'ENABLED' },
+        { Name: 'RUNTIME_MONITORING', Status: 'ENABLED', AdditionalConfiguration: [{ Name: 'EKS_ADDON_MANAGEMENT', Status: 'ENABLED' }] },
+      ],
+    });
+  });
+
+  test('GuardDutyDetector.existing(id): no detector resource, the id is exposed, and a note says what to enable', () => {
+    const stack = new Stack(new App(), 'S');
+    const gd = new GuardDutyEksProtection(stack, 'Gd', { detector: GuardDutyDetector.existing('12abc34d567e8fa901bc2d34e56789f0') });
+    expect(gd.detectorId).toBe('12abc34d567e8fa901bc2d34e56789f0');
+    Template.fromStack(stack).resourceCountIs('AWS::GuardDuty::Detector', 0);
+    Annotations.fromStack(stack).hasInfo('/S/Gd', Match.stringLikeRegexp('EKS_AUDIT_LOGS and RUNTIME_MONITORING'));
+    expect(() => new GuardDutyEksProtection(stack, 'Bad', { detector: GuardDutyDetector.existing('arn:aws:guardduty:x') }))
+      .toThrow("GuardDutyEksProtection 'Bad': detector id must be the 32 lowercase alphanumerics GuardDuty shows (got 'arn:aws:guardduty:x'). Fix:");
+  });
+
+  test('GuardDuty is off unless asked for', () => {
+    const off = observedStack({ guardDuty: undefined, managedPrometheus: false, containerLogs: false, dashboard: false });
+    const t = Template.fromStack(off.stack);
+    t.resourceCountIs('AWS::GuardDuty::Detector', 0);
+    t.resourceCountIs('AWS::APS::Workspace', 0);
+    t.resourceCountIs('AWS::CloudWatch::Dashboard', 0);
+    t.resourceCountIs('AWS::CloudWatch::Alarm', 6);
+  });
+
+  test('a CloudWatch dashboard shows the alarms, mesh denials from the access logs and exec/RBAC changes from the audit log', () => {
+    const body = JSON.stringify(built.stack.resolve(Object.values(resources('AWS::CloudWatch::Dashboard'))[0].Properties.DashboardBody));
+    expect(body).toContain('Kubernetes audit alarms');
+    expect(body).toContain('rbac_access_denied');
+    expect(body).toContain('exec / attach into pods');
+  });
+});
+
+describe('validation of the other constructs', () => {
+  test('ManagedPrometheus rejects scraper subnets in one zone and a bad interval, naming field, value and fix', () => {
+    const stack = built.stack;
+    const { ManagedPrometheus } = jest.requireActual('../../lib/observability/managed-prometheus');
+    const subnets = built.platform.network.scraperSubnets!;
+    const topic = new AlarmTopic(stack, 'ExtraTopic').topic;
+    expect(() => new ManagedPrometheus(stack, 'P1', { cluster: built.platform.cluster, scraperSubnets: [subnets[0]], alarmTopic: topic }))
+      .toThrow("ManagedPrometheus 'P1': scraperSubnets must hold at least two subnets in two availability zones (got 1 in 1). Fix:");
+    expect(() => new ManagedPrometheus(stack, 'P2', { cluster: built.platform.cluster, scraperSubnets: subnets, alarmTopic: topic, scrapeIntervalSeconds: 1 }))
+      .toThrow("ManagedPrometheus 'P2': scrapeIntervalSeconds must be an integer from 10 to 300 (got 1). Fix:");
+    expect(() => new ManagedPrometheus(stack, 'P3', { cluster: built.platform.cluster, scraperSubnets: subnets, alarmTopic: topic, anomalyFactor: 1 }))
+      .toThrow("ManagedPrometheus 'P3': anomalyFactor must be a finite number above 1 (got 1). Fix:");
+    expect(() => new ManagedPrometheus(stack, 'P4', { cluster: built.platform.cluster, scraperSubnets: subnets, alarmTopic: topic, denialRateThreshold: -1 }))
+      .toThrow("ManagedPrometheus 'P4': denialRateThreshold must be a finite number of at least 0 (got -1). Fix:");
+  });
+
+  test('ContainerInsightsLogging rejects infinite retention', () => {
+    const { ContainerInsightsLogging } = jest.requireActual('../../lib/observability/container-insights');
+    expect(() => new ContainerInsightsLogging(built.stack, 'Logs2', {
+      cluster: built.platform.cluster, clusterName: 'x', encryptionKey: built.platform.keys.logsKey, retention: logs.RetentionDays.INFINITE,
+    })).toThrow("ContainerInsightsLogging 'Logs2': retention must be finite (got INFINITE). Fix:");
+  });
+
+  test('the scraper subnets are the SegmentedVpc Scraper tier (isolated, no pods)', () => {
+    const subnets = built.platform.network.scraperSubnets!;
+    expect(subnets).toHaveLength(2);
+    expect(built.platform.network.vpc.selectSubnets({ subnetType: ec2.SubnetType.PRIVATE_ISOLATED }).subnets).toEqual(expect.arrayContaining(subnets));
+  });
+});
