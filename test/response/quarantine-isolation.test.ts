@@ -47,6 +47,10 @@ describe('a quarantined pod is cut off; everything else is unchanged (analyzer o
     expect(SERVICES.every(id => declared.some(w => w.id === id))).toBe(true);
   });
 
+  test('the label the handler sets by default is the one the chart\'s policies exclude (one key, not two)', () => {
+    expect(chart._analysisContext().quarantineLabel).toBe(LABEL);
+  });
+
   test('the handler\'s patch adds exactly the quarantine label', () => {
     const order = byId('shop/order');
     expect(quarantinedCopy(order).labels).toEqual({ ...order.labels, [LABEL]: 'true' });

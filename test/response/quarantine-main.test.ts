@@ -126,6 +126,28 @@ describe('the Lambda entry point (main.ts)', () => {
   });
 });
 
+describe('latency through the full wiring (EKS token signed, API server verifies it, decision published to SNS)', () => {
+  test('20 findings on 20 pods: event to label applied, and handler time per finding', async () => {
+    const handler = buildHandler(env(), { sns: snsClient(), log: l => logs.push(l) });
+    const toLabel: number[] = [];
+    const handling: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      api.addPod('shop', `p-${i}`, `uid-${i}`, { app: 'x' });
+      const f = finding();
+      Object.assign(f.detail.resource.kubernetesDetails.kubernetesWorkloadDetails, { name: `p-${i}`, uid: `uid-${i}` });
+      const [r] = await handler(f);
+      expect(r.outcome).toBe('quarantined');
+      toLabel.push(r.eventToLabelMs!);
+      handling.push(r.handlingMs);
+    }
+    const stats = (xs: number[]) => { const s = [...xs].sort((x, y) => x - y); return `min ${s[0]}, median ${s[10]}, max ${s[19]}`; };
+    // eslint-disable-next-line no-console
+    console.log(`full wiring on loopback (ms): event-to-label ${stats(toLabel)}; handling ${stats(handling)}`);
+    expect(Math.max(...toLabel)).toBeLessThan(1000);
+    expect(sns.published).toHaveLength(20);
+  });
+});
+
 describe('the deployed bundle (assets/quarantine-responder/index.js)', () => {
   beforeAll(() => {
     if (!fs.existsSync(BUNDLE)) {
