@@ -1,6 +1,8 @@
+import { RESPONDERS_GROUP } from '../cluster/guardrails-wiring';
+
 /**
  * The Kubernetes RBAC of the quarantine responder: in each service namespace, a Role bound to the
- * responder's Kubernetes group. Plain objects (no aws-cdk-lib), so the rules are read and tested alone.
+ * responder's Kubernetes group. Plain objects, so the rules are read and tested alone.
  *
  * What each rule is for (and nothing else is granted: no create, update, delete, watch, no other
  * resource, no cluster-scoped role):
@@ -11,8 +13,11 @@
  *   only, to read the workload's uid (the finding's must match) and its selector.
  */
 
-/** The Kubernetes group the responder's EKS access entry maps to (the quarantine-label admission policy admits it). */
-export const RESPONDER_GROUP = 'zero-trust:responders';
+/**
+ * The Kubernetes group the responder's EKS access entry maps to: the same constant the cluster gives
+ * the quarantine-label admission policy as its responders, so there is one group, not two.
+ */
+export const RESPONDER_GROUP = RESPONDERS_GROUP;
 
 /** The Role's name in every service namespace. */
 export const RESPONDER_ROLE_NAME = 'zero-trust-quarantine-responder';

@@ -18,7 +18,7 @@ import { AwsSolutionsChecks, NagPack, NIST80053R5Checks } from 'cdk-nag';
 import { ServicePort, ZeroTrustCluster } from '../../lib';
 import { QuarantineResponder, QuarantineResponderProps } from '../../lib/response/quarantine-responder';
 import { RESPONDER_BUNDLE_DIR, responderCode } from '../../lib/response/responder-bundle';
-import { RESPONDER_RULES } from '../../lib/response/responder-rbac';
+import { RESPONDER_GROUP, RESPONDER_RULES } from '../../lib/response/responder-rbac';
 import { CfnTemplate, KUBERNETES_RESOURCE, manifestObjects, onlyResource, render, resourcesOfType } from '../support/aws/cfn';
 import { CDK_JSON_CONTEXT } from '../support/aws/reference-app';
 
@@ -291,6 +291,11 @@ describe('QuarantineResponder template', () => {
     const vaps = resourcesOfType(t, KUBERNETES_RESOURCE).filter(([id]) => ofResponder(id))
       .flatMap(([, r]) => manifestObjects(r)).filter(o => /ValidatingAdmissionPolicy/.test(o.kind));
     expect(vaps).toEqual([]);
+    // The cluster's one admission policy for the label admits the group the access entry carries.
+    const clusterVaps = resourcesOfType(t, KUBERNETES_RESOURCE).flatMap(([, r]) => manifestObjects(r))
+      .filter(o => o.kind === 'ValidatingAdmissionPolicy' && JSON.stringify(o).includes('zero-trust.cdk.io/quarantine'));
+    expect(clusterVaps).toHaveLength(1);
+    expect(JSON.stringify(clusterVaps[0])).toContain(RESPONDER_GROUP);
   });
 });
 
