@@ -1,4 +1,4 @@
-import { Aws, CfnJson, RemovalPolicy } from 'aws-cdk-lib';
+import { Aws, CfnElement, CfnJson, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as eks from 'aws-cdk-lib/aws-eks-v2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -107,7 +107,18 @@ export class ContainerInsightsLogging extends Construct {
         }),
       ],
     });
-    policy.node.addMetadata('cdk-zero-trust-eks:reason', 'PutMetricData and the EC2 Describe calls support no resource-level permissions');
+    const stack = Stack.of(this);
+    const streamIds = groups.map(g => `AwsSolutions-IAM5[Resource::<${stack.resolve(stack.getLogicalId(g.node.defaultChild as CfnElement))}.Arn>:log-stream:*]`);
+    for (const [ids, reason] of [
+      [streamIds, 'The agent and Fluent Bit create one log stream per node and pod at run time, so streams are named by a wildcard inside '
+        + 'exactly one of the four Container Insights log groups; no other group is writable.'],
+      [['AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:*]'], 'logs:DescribeLogGroups '
+        + 'supports no resource-level restriction beyond the account and region (it lists groups); it grants no read of log data.'],
+      [['AwsSolutions-IAM5[Resource::*]'], 'cloudwatch:PutMetricData and ec2:DescribeTags/DescribeVolumes/DescribeInstances support no '
+        + 'resource-level permissions; PutMetricData is limited by condition to the ContainerInsights namespaces, and the Describe calls only read.'],
+    ] as const) {
+      ids.forEach(rule => Validations.of(policy).acknowledge({ id: rule, reason }));
+    }
 
     this.addon = new eks.Addon(this, 'Addon', {
       cluster: props.cluster,
