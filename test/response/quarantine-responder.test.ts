@@ -15,7 +15,7 @@ import * as eks from 'aws-cdk-lib/aws-eks-v2';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { AwsSolutionsChecks, NagPack, NIST80053R5Checks } from 'cdk-nag';
-import { ServicePort, ZeroTrustCluster } from '../../lib';
+import { ServicePort, ZeroTrustChecks, ZeroTrustCluster } from '../../lib';
 import { QuarantineResponder, QuarantineResponderProps } from '../../lib/response/quarantine-responder';
 import { RESPONDER_BUNDLE_DIR, responderCode } from '../../lib/response/responder-bundle';
 import { RESPONDER_GROUP, RESPONDER_RULES } from '../../lib/response/responder-rbac';
@@ -65,7 +65,16 @@ function build(props: Partial<QuarantineResponderProps> = {}, nag = false): Buil
         return result;
       };
     }
-    Validations.of(app).addPlugins(...packs);
+    const checks = new ZeroTrustChecks();
+    const original = checks.validate.bind(checks);
+    const record = { name: 'ZeroTrustChecks', results: [] as PolicyValidationPluginReport[] };
+    packRuns.push(record);
+    checks.validate = context => {
+      const result = original(context);
+      record.results.push(result);
+      return result;
+    };
+    Validations.of(app).addPlugins(...packs, checks);
   }
   let synthError: string | undefined;
   const quiet = jest.spyOn(console, 'error').mockImplementation(() => undefined);
@@ -102,9 +111,10 @@ describe('QuarantineResponder template', () => {
     [fnId, fn] = onlyResource(t, 'AWS::Lambda::Function', 'the responder', (_r, id) => ofResponder(id));
   });
 
-  test('synthesizes; both cdk-nag packs ran and found nothing unacknowledged in the stack', () => {
+  test('synthesizes; both cdk-nag packs and ZeroTrustChecks ran and found nothing unacknowledged in the stack', () => {
     expect(b.synthError).toBeUndefined();
-    expect(b.packRuns.map(p => p.name)).toEqual(['AwsSolutions', 'NIST.800.53.R5']);
+    expect(b.packRuns.map(p => p.name)).toEqual(['AwsSolutions', 'NIST.800.53.R5', 'ZeroTrustChecks']);
+    expect(b.packRuns.every(p => p.results.length === 1)).toBe(true);
     for (const run of b.packRuns) {
       const violations = run.results.flatMap(r => r.violations)
         .map(v => ({ rule: v.ruleName, where: v.violatingResources.map(r => r.constructPath) }));
