@@ -7,7 +7,7 @@ import { Construct } from 'constructs';
 import { auditLogPatterns, AuditPattern } from './audit-log-patterns';
 
 /** Identities that read Secrets as part of running the cluster, the default `secretReaders`. */
-export const DEFAULT_SECRET_READERS: readonly string[] = [
+const DEFAULT_SECRET_READERS: readonly string[] = [
   'system:apiserver',
   'system:kube-controller-manager',
   'system:node:*',
@@ -19,7 +19,7 @@ export const DEFAULT_SECRET_READERS: readonly string[] = [
 ];
 
 /** Identities that rewrite webhook configurations as part of running (their CA bundle), the default `webhookWriters`. */
-export const DEFAULT_WEBHOOK_WRITERS: readonly string[] = [
+const DEFAULT_WEBHOOK_WRITERS: readonly string[] = [
   'system:serviceaccount:istio-system:istiod',
   'system:serviceaccount:gatekeeper-system:gatekeeper-admin',
 ];
@@ -37,14 +37,14 @@ export interface AuditLogAlarmsProps {
   readonly metricNamespace?: string;
   /**
    * Usernames (`user.username`, `*` wildcards allowed) whose get/list/watch of Secrets is expected.
-   * Replaces the default list; extend it with `[...DEFAULT_SECRET_READERS, 'system:serviceaccount:ns:sa']`.
-   * @default DEFAULT_SECRET_READERS
+   * Replaces the default list; extend it with `[...AuditLogAlarms.DEFAULT_SECRET_READERS, 'system:serviceaccount:ns:sa']`.
+   * @default AuditLogAlarms.DEFAULT_SECRET_READERS
    */
   readonly secretReaders?: string[];
   /**
    * Usernames whose changes to webhook configurations are expected (controllers that rotate their
    * CA bundle).
-   * @default DEFAULT_WEBHOOK_WRITERS
+   * @default AuditLogAlarms.DEFAULT_WEBHOOK_WRITERS
    */
   readonly webhookWriters?: string[];
   /**
@@ -61,12 +61,22 @@ export interface AuditLogAlarmsProps {
  * changes, admission webhook and policy changes, anonymous requests, and 401/403 responses.
  */
 export class AuditLogAlarms extends Construct {
+  /**
+   * The default `secretReaders`: the API server, the controller manager, kubelets, the garbage-collector,
+   * namespace and resource-quota controllers, istiod and the EKS add-on manager.
+   */
+  public static readonly DEFAULT_SECRET_READERS: string[] = [...DEFAULT_SECRET_READERS];
+  /** The default `webhookWriters`: istiod and Gatekeeper, which rotate their webhooks' CA bundles. */
+  public static readonly DEFAULT_WEBHOOK_WRITERS: string[] = [...DEFAULT_WEBHOOK_WRITERS];
   /** The alarms, by pattern id (e.g. `SecretReads`). */
   public readonly alarms: Record<string, cloudwatch.Alarm> = {};
   /** The metric filters, by pattern id. */
   public readonly metricFilters: Record<string, logs.MetricFilter> = {};
-  /** The patterns, in a stable order. */
-  public readonly patterns: AuditPattern[];
+  /**
+   * The patterns, in a stable order.
+   * @internal
+   */
+  public readonly _patterns: AuditPattern[];
 
   constructor(scope: Construct, id: string, props: AuditLogAlarmsProps) {
     super(scope, id);
@@ -76,12 +86,12 @@ export class AuditLogAlarms extends Construct {
       throw new Error(`${subject}: forbiddenThreshold must be a positive integer (got ${forbiddenThreshold}). Fix: leave it unset for 5, or give e.g. 10.`);
     }
     const namespace = props.metricNamespace ?? 'ZeroTrustEks/Audit';
-    this.patterns = auditLogPatterns(subject, {
+    this._patterns = auditLogPatterns(subject, {
       secretReaders: props.secretReaders ?? [...DEFAULT_SECRET_READERS],
       webhookWriters: props.webhookWriters ?? [...DEFAULT_WEBHOOK_WRITERS],
     });
     const action = new actions.SnsAction(props.alarmTopic);
-    for (const p of this.patterns) {
+    for (const p of this._patterns) {
       const filter = new logs.MetricFilter(this, `${p.id}Filter`, {
         logGroup: props.logGroup,
         filterPattern: logs.FilterPattern.literal(p.pattern),

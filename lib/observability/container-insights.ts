@@ -6,7 +6,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 
 /** The log groups the `amazon-cloudwatch-observability` add-on writes, by suffix of `/aws/containerinsights/<cluster>/`. */
-export const CONTAINER_INSIGHTS_LOG_GROUPS: readonly string[] = ['application', 'dataplane', 'host', 'performance'];
+const CONTAINER_INSIGHTS_LOG_GROUPS: readonly string[] = ['application', 'dataplane', 'host', 'performance'];
 
 /** The add-on's namespace and its agent's service account. */
 const AGENT_NAMESPACE = 'amazon-cloudwatch';

@@ -11,7 +11,7 @@ export class GuardDutyDetector {
    * organization's delegated administrator.
    */
   public static create(): GuardDutyDetector {
-    return new GuardDutyDetector(undefined);
+    return new GuardDutyDetector();
   }
 
   /**
@@ -24,7 +24,12 @@ export class GuardDutyDetector {
     return new GuardDutyDetector(detectorId);
   }
 
-  private constructor(public readonly existingDetectorId: string | undefined) {}
+  /** The detector to use, when it exists already; undefined when the construct creates one. */
+  public readonly existingDetectorId?: string;
+
+  private constructor(detectorId?: string) {
+    this.existingDetectorId = detectorId;
+  }
 }
 
 /** Props of `GuardDutyEksProtection`. */

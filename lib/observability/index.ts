@@ -1,6 +1,5 @@
 export * from './alarm-topic';
 export * from './audit-log-alarms';
-export * from './audit-log-patterns';
 export * from './container-insights';
 export * from './guardduty-eks-protection';
 export * from './managed-prometheus';

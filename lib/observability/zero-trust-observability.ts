@@ -15,7 +15,7 @@ export interface ZeroTrustObservabilityProps {
   readonly cluster: ZeroTrustCluster;
   /**
    * Usernames whose Secret reads are expected (see `AuditLogAlarms`).
-   * @default DEFAULT_SECRET_READERS
+   * @default AuditLogAlarms.DEFAULT_SECRET_READERS
    */
   readonly secretReaders?: string[];
   /**

@@ -100,7 +100,7 @@ describe('OBS-03 audit-log alarms', () => {
     const alarms = new AuditLogAlarms(stack, 'Audit', {
       logGroup: new logs.LogGroup(stack, 'G'), alarmTopic: new sns.Topic(stack, 'T'), secretReaders: ['system:serviceaccount:ops:vault-*'],
     });
-    expect(alarms.patterns.find(p => p.id === 'SecretReads')!.pattern).toBe('{ ($.objectRef.resource = "secrets") && '
+    expect(alarms._patterns.find(p => p.id === 'SecretReads')!.pattern).toBe('{ ($.objectRef.resource = "secrets") && '
       + '(($.verb = "get") || ($.verb = "list") || ($.verb = "watch")) && ($.user.username != "system:serviceaccount:ops:vault-*") }');
   });
 
