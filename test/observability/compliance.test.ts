@@ -1,5 +1,5 @@
 /**
- * cdk-nag (AwsSolutions, NIST 800-53 R5) over a stack with a ZeroTrustCluster and
+ * cdk-nag (AwsSolutions, NIST 800-53 R5) and ZeroTrustChecks over a stack with a ZeroTrustCluster and
  * ZeroTrustObservability (everything on, GuardDuty detector created): the observability
  * constructs add no unacknowledged finding, and their own acknowledgements carry reasons.
  */
@@ -8,16 +8,26 @@ import * as path from 'path';
 import { Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, NIST80053R5Checks } from 'cdk-nag';
 import { observedStack, ObservedStack } from './support';
+import { ZeroTrustChecks } from '../../lib';
 
 interface Violation { ruleName: string; violatingConstructs: Array<{ constructPath: string }> }
 interface Report { pluginReports: Array<{ pluginName: string; violations: Violation[] }> }
 
 let built: ObservedStack;
+/** How many times each plugin ran, to prove a clean report is not an empty one. */
+const runs: Record<string, number> = {};
 let report: Report | undefined;
 let synthError: string | undefined;
 
 beforeAll(() => {
-  built = observedStack({}, app => [new AwsSolutionsChecks(app), new NIST80053R5Checks(app)]);
+  built = observedStack({}, app => [new AwsSolutionsChecks(app), new NIST80053R5Checks(app), new ZeroTrustChecks()].map(plugin => {
+    const original = plugin.validate.bind(plugin);
+    plugin.validate = context => {
+      runs[plugin.name] = (runs[plugin.name] ?? 0) + 1;
+      return original(context);
+    };
+    return plugin;
+  }));
   const quiet = jest.spyOn(console, 'error').mockImplementation(() => undefined);
   try {
     built.app.synth();
@@ -32,13 +42,14 @@ beforeAll(() => {
 
 afterAll(() => fs.rmSync(built.outdir, { recursive: true, force: true }));
 
-test('no cdk-nag finding (AwsSolutions, NIST 800-53 R5) on any observability resource', () => {
+test('no cdk-nag (AwsSolutions, NIST 800-53 R5) or ZeroTrustChecks finding on any resource', () => {
   const findings = (report?.pluginReports ?? []).flatMap(r => r.violations.flatMap(v => v.violatingConstructs
     .map(c => `${r.pluginName} ${v.ruleName} ${c.constructPath}`)));
   expect(findings.filter(f => f.includes('/Observability/'))).toEqual([]);
   // The whole stack is clean too (the cluster's own findings are acknowledged by ZeroTrustCluster).
   expect(findings).toEqual([]);
   expect(synthError).toBeUndefined();
+  expect(runs).toEqual({ 'AwsSolutions': 1, 'NIST.800.53.R5': 1, 'ZeroTrustChecks': 1 });
 });
 
 test('every acknowledgement under Observability has a reason', () => {
