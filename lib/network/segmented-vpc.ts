@@ -126,10 +126,19 @@ export class SegmentedVpc extends Construct implements INetworkTiers {
   public readonly endpointSubnets: ec2.ISubnet[];
   /** The CIDRs of `endpointSubnets`: where pods send AWS API calls on TCP 443. */
   public readonly endpointCidrs: string[];
-  /** The `Scraper` subnets (isolated, /28): the metrics scraper's ENIs. Always set here. */
-  public readonly scraperSubnets: ec2.ISubnet[];
-  /** The CIDRs of `scraperSubnets`: the only sources admitted to the sidecar metrics ports. */
-  public readonly scraperCidrs: string[];
+  /**
+   * The `Scraper` subnets (isolated, /28): the metrics scraper's ENIs. Always set here (optional only
+   * because `INetworkTiers` allows networks without scraper subnets).
+   *
+   * @default - always set by SegmentedVpc
+   */
+  public readonly scraperSubnets?: ec2.ISubnet[];
+  /**
+   * The CIDRs of `scraperSubnets`: the only sources admitted to the sidecar metrics ports. Always set here.
+   *
+   * @default - always set by SegmentedVpc
+   */
+  public readonly scraperCidrs?: string[];
   /**
    * The one security group of every interface endpoint; always set here (optional only because `INetworkTiers`
    * allows VPCs without endpoints). It has no ingress rule until `allowEndpointAccessFrom` is called.

@@ -67,7 +67,7 @@ describe('SegmentedVpc with defaults', () => {
       ['Data', network.dataSubnets, network.dataCidrs], ['ControlPlane', network.controlPlaneSubnets, network.controlPlaneCidrs],
       ['InternalLb', network.internalLoadBalancerSubnets, network.internalLoadBalancerCidrs],
       ['Endpoints', network.endpointSubnets, network.endpointCidrs],
-      ['Scraper', network.scraperSubnets, network.scraperCidrs],
+      ['Scraper', network.scraperSubnets!, network.scraperCidrs!],
     ];
     for (const [name, tierSubnets, cidrs] of tiers) {
       expect(tierSubnets).toHaveLength(2);
@@ -79,7 +79,7 @@ describe('SegmentedVpc with defaults', () => {
 
   test('CIDRs are concrete, deterministic, inside the VPC CIDR and disjoint', () => {
     const all = [network.ingressCidrs, network.nodeCidrs, network.dataCidrs, network.controlPlaneCidrs,
-      network.internalLoadBalancerCidrs, network.endpointCidrs, network.scraperCidrs].flat();
+      network.internalLoadBalancerCidrs, network.endpointCidrs, network.scraperCidrs!].flat();
     expect(all).toHaveLength(14);
     for (const cidr of all) {
       expect(cidr).toMatch(/^\d+\.\d+\.\d+\.\d+\/\d+$/);
@@ -97,13 +97,13 @@ describe('SegmentedVpc with defaults', () => {
   });
 
   test('the Scraper tier is isolated: its route tables have no default route (no NAT, no IGW)', () => {
-    const scraperIds = new Set(network.scraperSubnets.map((s) => logicalId(stack, s.subnetId)));
+    const scraperIds = new Set(network.scraperSubnets!.map((s) => logicalId(stack, s.subnetId)));
     const tables = new Set(Object.values(resourcesOf(template, 'AWS::EC2::SubnetRouteTableAssociation'))
       .filter((a) => scraperIds.has(a.Properties.SubnetId.Ref)).map((a) => a.Properties.RouteTableId.Ref));
     expect(tables.size).toBe(2);
     const routes = Object.values(resourcesOf(template, 'AWS::EC2::Route')).filter((r) => tables.has(r.Properties.RouteTableId.Ref));
     expect(routes).toEqual([]);
-    expect(new Set(network.scraperSubnets.map((s) => s.availabilityZone)).size).toBe(2);
+    expect(new Set(network.scraperSubnets!.map((s) => s.availabilityZone)).size).toBe(2);
   });
 
   test('load-balancer role tags sit on the Ingress and InternalLb subnets only (not on NAT gateways or EIPs)', () => {

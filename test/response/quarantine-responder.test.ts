@@ -15,6 +15,7 @@ import * as eks from 'aws-cdk-lib/aws-eks-v2';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { AwsSolutionsChecks, NagPack, NIST80053R5Checks } from 'cdk-nag';
+import { IConstruct } from 'constructs';
 import { ServicePort, ZeroTrustChecks, ZeroTrustCluster } from '../../lib';
 import { QuarantineResponder, QuarantineResponderProps } from '../../lib/response/quarantine-responder';
 import { RESPONDER_BUNDLE_DIR, responderCode } from '../../lib/response/responder-bundle';
@@ -51,7 +52,7 @@ function build(props: Partial<QuarantineResponderProps> = {}, nag = false): Buil
   const alerts = new sns.Topic(stack, 'AnomalyAlerts', { masterKey: alertKey, enforceSSL: true });
   const responder = new QuarantineResponder(stack, 'Quarantine', { cluster: platform, alertTopics: [alerts], ...props });
   // The same network choice the reference app acknowledges: a public Ingress tier for the load balancers.
-  Validations.of(platform.network).acknowledge({ id: 'NIST.800.53.R5-VPCNoUnrestrictedRouteToIGW', reason: 'The test stack keeps the default public Ingress tier.' });
+  Validations.of(platform.network as unknown as IConstruct).acknowledge({ id: 'NIST.800.53.R5-VPCNoUnrestrictedRouteToIGW', reason: 'The test stack keeps the default public Ingress tier.' });
   const packRuns: Built['packRuns'] = [];
   if (nag) {
     const packs: NagPack[] = [new AwsSolutionsChecks(app), new NIST80053R5Checks(app)];
