@@ -85,8 +85,13 @@ describe('sidecar metrics ports (design.md section 7)', () => {
     } finally {
       stderr.mockRestore();
     }
-    // web's own egress is default-deny, so the pod that gets in is one whose egress nothing isolates (cluster DNS).
-    expect(pods.selfCheckFindings).toEqual(['undeclared flow platform/cluster-dns -> api/api:15020/TCP is open: NetworkPolicy (NetworkPolicy/api/frompods)']);
+    // web's own egress is default-deny, so the pods that get in are those whose egress nothing isolates: cluster DNS and
+    // the self-check's stranger pods in namespaces without policies; the rule also admits them to a quarantined api pod.
+    const sources = ['platform/cluster-dns', 'probe/stranger/default', 'probe/stranger/kube-system', 'probe/stranger/zero-trust-probe-unmanaged'];
+    expect(pods.selfCheckFindings).toEqual(sources.flatMap(s => [
+      `undeclared flow ${s} -> api/api:15020/TCP is open: NetworkPolicy (NetworkPolicy/api/frompods)`,
+      `quarantine broken: ${s} -> probe/quarantined/api/api:15020/TCP into a quarantined pod is open: NetworkPolicy (NetworkPolicy/api/frompods)`,
+    ]));
 
     const open = declare(SCRAPER).chart;
     extra(open, 'Anyone', 'shop', { podSelector: {}, ingress: [{ ports: [{ port: 15020, protocol: 'TCP' }] }], policyTypes: ['Ingress'] });

@@ -1,6 +1,6 @@
 import { AuthorizationLayer, MeshDecision, parseAuthorizationPolicy } from './authorization-semantics';
 import { KubeObject } from './manifest';
-import { AdmittedCidr, EXTERNAL, NetworkDecision, NetworkPolicyLayer, parseNetworkPolicy } from './network-policy-semantics';
+import { AdmittedCidr, EgressAllowance, EXTERNAL, NetworkDecision, NetworkPolicyLayer, parseNetworkPolicy } from './network-policy-semantics';
 import { parsePeerAuthentication, PeerAuthenticationLayer } from './peer-authentication-semantics';
 import { isHttpPort, namespacesOf, Workload, WorkloadPort, workloadsOf } from './workload';
 import { addTo } from '../util/multimap';
@@ -124,6 +124,23 @@ export class EffectiveAccess {
    */
   public _ingressCidrs(destination: string, port: number, protocol = 'TCP'): AdmittedCidr[] | undefined {
     return this.network.ingressCidrs(this.workload(destination).id, port, protocol);
+  }
+
+  /**
+   * The egress rules that apply to a workload's pods; undefined when their egress is not isolated.
+   * @internal
+   */
+  public _egressAllowances(source: string): EgressAllowance[] | undefined {
+    return this.network.egressAllowances(this.workload(source).id);
+  }
+
+  /**
+   * The ingress rules of a workload that admit this port, with their peers; undefined when its
+   * ingress is not isolated.
+   * @internal
+   */
+  public _ingressRulesOn(destination: string, port: number, protocol = 'TCP'): Array<{ policy: string; peers?: ReadonlySet<string> }> | undefined {
+    return this.network.ingressRulesOn(this.workload(destination).id, port, protocol);
   }
 
   /** Decides one flow. `source` may be 'external'. */

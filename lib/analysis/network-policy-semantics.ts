@@ -54,6 +54,18 @@ export interface AdmittedCidr {
   readonly policy: string;
 }
 
+/** One egress rule that applies to a workload, as the analysis resolved it. */
+export interface EgressAllowance {
+  /** The policy (namespace/name). */
+  readonly policy: string;
+  /** The workload ids (and EXTERNAL) the rule's peers match; undefined: every destination. */
+  readonly peers?: ReadonlySet<string>;
+  /** The ipBlock CIDRs among the rule's peers. */
+  readonly cidrs: readonly string[];
+  /** The rule's ports; undefined: every port. */
+  readonly ports?: ReadonlyArray<{ readonly protocol: string; readonly port?: number | string; readonly endPort?: number }>;
+}
+
 /** The decision of the NetworkPolicy layer for one connection. */
 export interface NetworkDecision {
   readonly allowed: boolean;
@@ -198,6 +210,23 @@ export class NetworkPolicyLayer {
       a.cidrs.forEach(cidr => out.push({ cidr, policy: a.ref }));
     }
     return out;
+  }
+
+  /**
+   * The egress rules that apply to a workload: undefined when no policy isolates its egress
+   * (then every destination is allowed).
+   */
+  public egressAllowances(src: string): EgressAllowance[] | undefined {
+    return this.egress.get(src)?.map(a => ({ policy: a.ref, peers: a.peers, cidrs: a.cidrs, ports: a.ports }));
+  }
+
+  /**
+   * The ingress rules of a workload that admit this port, each with the peers it admits
+   * (undefined: every source); undefined when no policy isolates its ingress.
+   */
+  public ingressRulesOn(dst: string, port: number, protocol = 'TCP'): Array<{ policy: string; peers?: ReadonlySet<string> }> | undefined {
+    const allowances = this.ingress.get(dst);
+    return allowances?.filter(a => portMatches(a.ports, port, protocol, this.byId.get(dst))).map(a => ({ policy: a.ref, peers: a.peers }));
   }
 
   /** Whether the destination is isolated for ingress. */

@@ -1,0 +1,61 @@
+import { Workload } from './workload';
+
+/**
+ * Probe workloads: pods nobody declared, which the self-check adds next to the declared ones so
+ * that access granted to "anyone" shows up as a flow. A policy that admits every pod of a
+ * namespace (`podSelector: {}`), every namespace (`namespaceSelector: {}`), or a principal by
+ * namespace or wildcard admits a stranger too, and no declared flow has a stranger at either end.
+ */
+
+/** The service account of every stranger: no declared service uses it. */
+export const STRANGER_SERVICE_ACCOUNT = 'zero-trust-probe-stranger';
+
+/** A namespace no declaration manages, for a stranger outside every managed namespace. */
+export const UNMANAGED_NAMESPACE = 'zero-trust-probe-unmanaged';
+
+const STRANGER_PREFIX = 'probe/stranger/';
+const QUARANTINED_PREFIX = 'probe/quarantined/';
+
+/** The id of the stranger in a namespace. */
+export function strangerId(namespace: string): string {
+  return `${STRANGER_PREFIX}${namespace}`;
+}
+
+/** Whether a workload id is a stranger's. */
+export function isStranger(id: string): boolean {
+  return id.startsWith(STRANGER_PREFIX);
+}
+
+/** The id of the quarantined copy of a workload. */
+export function quarantinedId(id: string): string {
+  return `${QUARANTINED_PREFIX}${id}`;
+}
+
+/** Whether a workload id is a quarantined copy's. */
+export function isQuarantinedCopy(id: string): boolean {
+  return id.startsWith(QUARANTINED_PREFIX);
+}
+
+/**
+ * One meshed stranger per namespace: no labels (so only selectors that match every pod pick it),
+ * its own service account (so only principals by namespace or wildcard admit it), no ports.
+ */
+export function strangers(namespaces: Iterable<string>): Workload[] {
+  return [...new Set(namespaces)].sort().map(namespace => ({
+    id: strangerId(namespace),
+    namespace,
+    labels: {},
+    serviceAccountName: STRANGER_SERVICE_ACCOUNT,
+    ports: [],
+    meshed: true,
+  }));
+}
+
+/**
+ * A pod of the same workload that carries the quarantine label with the value the responder sets:
+ * same namespace, labels, service account and ports. It must have no flow in or out at the
+ * NetworkPolicy layer, and no request into it may be allowed at the Istio layer (design.md 3.6).
+ */
+export function quarantinedCopy(w: Workload, quarantineLabel: string): Workload {
+  return { ...w, id: quarantinedId(w.id), labels: { ...w.labels, [quarantineLabel]: 'true' } };
+}
