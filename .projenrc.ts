@@ -72,6 +72,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
     // The quarantine responder's Lambda bundle (lib/response/handler/main.ts -> assets/quarantine-responder/):
     // esbuild bundles it offline; the EKS token signer is bundled, the SNS client is the runtime's (AWS SDK v3).
     'esbuild@^0.28.2',
+    // Runs the reference app's TypeScript at `cdk synth` without type-checking (esbuild transpiles each file as it loads).
+    'esbuild-register@^3.6.0',
     '@smithy/signature-v4@^5.3.0',
     '@aws-crypto/sha256-js@^5.2.0',
     '@aws-sdk/client-sns@^3.1000.0',
@@ -110,7 +112,7 @@ for (const pattern of ['/examples/', '/bench/', '/bin/', '/.ci/', '/dist/', '/cd
 // The app runs without type-checking: type-checking belongs to the build and the tests.
 new JsonFile(project, 'cdk.json', {
   obj: {
-    app: 'node -r ts-node/register/transpile-only bin/reference-cluster.ts',
+    app: 'node -r esbuild-register bin/reference-cluster.ts',
     context: {
       // A native AWS::IAM::OIDCProvider for IRSA instead of the deprecated custom resource.
       '@aws-cdk/aws-eks:useNativeOidcProvider': true,

@@ -79,7 +79,7 @@ function coldSynth(): { cli: number; app: number } {
     const out = fs.mkdtempSync(path.join(os.tmpdir(), 'zt-cold-'));
     cli.push(time(path.join(root, 'node_modules', '.bin', 'cdk'), ['synth', '--quiet', '--no-notices', '--output', out], {}));
     const out2 = fs.mkdtempSync(path.join(os.tmpdir(), 'zt-cold-'));
-    app.push(time(process.execPath, ['-r', 'ts-node/register/transpile-only', 'bin/reference-cluster.ts'], { CDK_OUTDIR: out2 }));
+    app.push(time(process.execPath, ['-r', 'esbuild-register', 'bin/reference-cluster.ts'], { CDK_OUTDIR: out2 }));
     fs.rmSync(out, { recursive: true, force: true });
     fs.rmSync(out2, { recursive: true, force: true });
   }
