@@ -93,6 +93,25 @@ const project = new awscdk.AwsCdkConstructLibrary({
   gitignore: ['/dist/', '/cdk.out/', '/bench/results/', '*.tgz', '/assets/quarantine-responder/'],
 });
 
+// design.md section 6, enforced: the Kubernetes layer and the declaration model never import aws-cdk-lib or the AWS
+// constructs, and the analyzer never imports the renderers it checks.
+const AWS_FOLDERS = ['cluster', 'network', 'encryption', 'identity', 'mesh', 'observability', 'response', 'checks'].map(d => `./lib/${d}`);
+project.eslint?.addRules({
+  'import/no-restricted-paths': ['error', {
+    zones: [
+      { target: './lib/model', from: ['./lib/policy', './lib/analysis', './lib/report', ...AWS_FOLDERS], message: 'lib/model imports no renderer and no AWS construct (design.md 6).' },
+      { target: './lib/policy', from: AWS_FOLDERS, message: 'lib/policy is the Kubernetes layer: no AWS construct (design.md 6).' },
+      { target: './lib/analysis', from: ['./lib/policy', './lib/report', ...AWS_FOLDERS], message: 'lib/analysis must not import the renderers it checks (design.md 6).' },
+    ],
+  }],
+});
+project.eslint?.addOverride({
+  files: ['lib/model/**/*.ts', 'lib/policy/**/*.ts', 'lib/analysis/**/*.ts'],
+  rules: {
+    'no-restricted-imports': ['error', { patterns: [{ group: ['aws-cdk-lib', 'aws-cdk-lib/*'], message: 'The Kubernetes layer works in a plain cdk8s app: no aws-cdk-lib (design.md 6).' }] }],
+  },
+});
+
 // The quarantine responder's Lambda code: one esbuild bundle, built before the tests, the jsii compile and
 // `cdk synth`, shipped in the npm tarball (assets/ is not ignored) and found by QuarantineResponder relative
 // to its own file, from lib/ (ts-node, jest) and build/ (the published package) alike.
