@@ -2,6 +2,8 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { Testing } from 'cdk8s';
+import { ServicePort, ZeroTrustPolicyChart } from '../lib';
 import { runCli } from '../lib/cli/run-cli';
 
 const FIXTURES = path.join(__dirname, 'fixtures');
@@ -72,6 +74,68 @@ describe('audit of a deliberately leaky manifest set', () => {
     const parsed = JSON.parse(json.out);
     expect(parsed.findings.map((f: { control: string }) => f.control)).toEqual(expect.arrayContaining(['NET-01', 'NET-02', 'NET-04', 'IST-01', 'IST-03', 'IR-02']));
     expect(json.code).toBe(1);
+  });
+});
+
+describe('audit of what the library writes, and leaks on a second port', () => {
+  function deployment(name: string, namespace: string, labels: Record<string, string>, ports: number[]) {
+    return {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name, namespace },
+      spec: {
+        selector: { matchLabels: labels },
+        template: {
+          metadata: { labels },
+          spec: { serviceAccountName: name, containers: [{ name, image: name, ports: ports.map(containerPort => ({ containerPort })) }] },
+        },
+      },
+    };
+  }
+
+  test('the policies of a chart with its platform network, plus the workloads they protect, have no finding: exit 0', async () => {
+    const chart = new ZeroTrustPolicyChart(Testing.app(), 'shop', {
+      namespace: 'shop',
+      platformNetwork: { controlPlaneCidrs: ['10.0.68.192/28', '10.0.68.208/28'], loadBalancerCidrs: ['10.0.68.0/26', '10.0.68.64/26'] },
+    });
+    const order = chart.addService('order', { ports: [ServicePort.http(8080)] });
+    const payment = chart.addService('payment', { namespace: 'payments', ports: [ServicePort.http(8443)] });
+    payment.allowFrom(order, { ports: [8443], methods: ['POST'], paths: ['/charge'] });
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zt-'));
+    const objects = [...chart.toJson(),
+      deployment('order', 'shop', { 'app.kubernetes.io/name': 'order' }, [8080]),
+      deployment('payment', 'payments', { 'app.kubernetes.io/name': 'payment' }, [8443])];
+    fs.writeFileSync(path.join(dir, 'all.yaml'), objects.map(o => JSON.stringify(o)).join('\n---\n'));
+    const { code, out } = await run('audit', dir);
+    expect(out).toContain('0 finding(s)');
+    expect(out).toMatch(/Deployment\/shop\/order -> Deployment\/payments\/payment:8443/);
+    expect(code).toBe(0);
+  });
+
+  test('a port opened to everything is found even when it is not the first, and so is a rule admitting every pod', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zt-'));
+    const np = (name: string, spec: Record<string, unknown>) => ({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name, namespace: 'app' }, spec });
+    const objects = [
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'app', labels: { 'istio-injection': 'enabled' } } },
+      deployment('api', 'app', { app: 'api' }, [8080, 9090, 7070]),
+      np('deny', { podSelector: {}, policyTypes: ['Ingress', 'Egress'] }),
+      np('metrics-open', { podSelector: { matchLabels: { app: 'api' } }, ingress: [{ ports: [{ port: 9090, protocol: 'TCP' }] }], policyTypes: ['Ingress'] }),
+      np('every-pod', { podSelector: { matchLabels: { app: 'api' } }, ingress: [{ from: [{ namespaceSelector: {} }], ports: [{ port: 7070, protocol: 'TCP' }] }], policyTypes: ['Ingress'] }),
+    ];
+    fs.writeFileSync(path.join(dir, 'app.yaml'), objects.map(o => JSON.stringify(o)).join('\n---\n'));
+    const { code, out } = await run('audit', dir);
+    expect(code).toBe(1);
+    expect(out).toContain('[NET-01 must] workload Deployment/app/api: is reachable from everything at the network layer on port 9090 (');
+    expect(out).toContain('[NET-01 must] workload Deployment/app/api: is reachable from every pod in the cluster on port 7070 (');
+    expect(out).not.toMatch(/reachable from [^\n]*on port 8080/);
+  });
+
+  test('the report says quarantine works only when the wiring is there', async () => {
+    const leaky = path.join(os.tmpdir(), `zt-leaky-${process.pid}`);
+    await run('report', '--out', leaky, path.join(FIXTURES, 'leaky'));
+    const text = fs.readFileSync(path.join(leaky, 'zero-trust-report.md'), 'utf8');
+    expect(text).toContain('Quarantine is **not** wired');
+    expect(text).not.toContain('A pod labelled for quarantine loses every flow');
   });
 });
 

@@ -45,8 +45,25 @@ export function postureFindings(objects: readonly KubeObject[], access: Effectiv
   }
 
   for (const w of workloads) {
-    if (access.decide('external', w.id, w.ports[0]?.port ?? 1).network.allowed && w.ports.length > 0) {
-      findings.push({ control: 'NET-01', severity: MUST, subject: `workload ${w.id}`, message: 'is reachable from everything at the network layer (its ingress is not isolated, or a rule admits every source)', fix: 'isolate its ingress with a default deny and allow only named callers' });
+    const fromEverything = w.ports.filter(p => access.decide('external', w.id, p.port, p.protocol ?? 'TCP').network.allowed).map(p => p.port);
+    if (fromEverything.length > 0) {
+      findings.push({
+        control: 'NET-01',
+        severity: MUST,
+        subject: `workload ${w.id}`,
+        message: `is reachable from everything at the network layer on port ${[...new Set(fromEverything)].join(', ')} (its ingress is not isolated, or a rule admits every source)`,
+        fix: 'isolate its ingress with a default deny and allow only named callers',
+      });
+    }
+    const fromEveryPod = w.ports.filter(p => !fromEverything.includes(p.port) && ingressFromEveryPod(nps, w, p.port, p.protocol ?? 'TCP')).map(p => p.port);
+    if (fromEveryPod.length > 0) {
+      findings.push({
+        control: 'NET-01',
+        severity: MUST,
+        subject: `workload ${w.id}`,
+        message: `is reachable from every pod in the cluster on port ${[...new Set(fromEveryPod)].join(', ')} (an ingress rule with namespaceSelector: {} and no podSelector)`,
+        fix: 'name the calling namespaces and pods in one peer (namespaceSelector AND podSelector)',
+      });
     }
     if (!access.isEgressIsolated(w.id)) {
       findings.push({ control: 'NET-01', severity: MUST, subject: `workload ${w.id}`, message: 'has wide-open egress: no NetworkPolicy isolates it, so it can reach anything, the instance metadata service included', fix: 'isolate its egress with a default deny and allow only the destinations it needs' });
@@ -101,6 +118,18 @@ function isDefaultDeny(o: KubeObject): boolean {
 function isAllowNothing(o: KubeObject): boolean {
   return field(o.spec, 'selector') === undefined && (field<string>(o.spec, 'action') ?? 'ALLOW') === 'ALLOW' && list(o.spec, 'rules').length === 0
     && field(o.spec, 'targetRef') === undefined && list(o.spec, 'targetRefs').length === 0;
+}
+
+/** Whether an ingress rule of a policy selecting the workload admits every pod of every namespace on this port. */
+function ingressFromEveryPod(nps: KubeObject[], w: Workload, port: number, protocol: string): boolean {
+  const selecting = nps.filter(o => o.metadata?.namespace === w.namespace && matchesSelector(field<LabelSelector>(o.spec, 'podSelector'), w.labels));
+  const empty = (sel: unknown) => sel === undefined || (typeof sel === 'object' && sel !== null && Object.values(sel).every(v => (Array.isArray(v) ? v.length === 0 : Object.keys(v ?? {}).length === 0)));
+  return selecting.some(o => list<Record<string, unknown>>(o.spec, 'ingress').some(rule => {
+    const ports = list<{ port?: number | string; endPort?: number; protocol?: string }>(rule, 'ports');
+    const portOk = ports.length === 0 || ports.some(x => (x.protocol ?? 'TCP') === protocol
+      && (x.port === undefined || typeof x.port === 'string' || (x.endPort !== undefined ? port >= x.port && port <= x.endPort : x.port === port)));
+    return portOk && list<Record<string, unknown>>(rule, 'from').some(peer => peer.namespaceSelector !== undefined && empty(peer.namespaceSelector) && empty(peer.podSelector));
+  }));
 }
 
 /** Whether an egress rule of a policy selecting the workload admits the metadata address. */

@@ -47,7 +47,10 @@ export function renderMarkdown(report: ZeroTrustReport, svgFile?: string): strin
     const open = f.network.allowed ? 'NetworkPolicy' : 'Istio';
     closed.push(`- ${f.source} -> **${f.destination}**:${f.port} is open at the ${open} layer only, so connections fail (${f.network.allowed ? `Istio: ${f.mesh.policies.join(', ') || 'mTLS'}` : `NetworkPolicy: ${f.network.policies.join(', ')}`}).`);
   }
-  closed.push('- A pod labelled for quarantine loses every flow, in and out, while its neighbours keep theirs.');
+  const quarantineBroken = report.findings.filter(f => f.control === 'IR-02' || f.control === 'IR-03');
+  closed.push(quarantineBroken.length === 0
+    ? '- A pod labelled for quarantine loses every flow, in and out, while its neighbours keep theirs.'
+    : `- Quarantine is **not** wired: a labelled pod would keep flows (see the ${[...new Set(quarantineBroken.map(f => f.control))].join(' and ')} findings).`);
   lines.push(...closed, '');
 
   lines.push('## Findings', '');
