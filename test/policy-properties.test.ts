@@ -44,7 +44,11 @@ function workloadsOf(spec: GraphSpec, quarantined: ReadonlySet<number> = new Set
 function straysOf(spec: GraphSpec): Workload[] {
   return [...NAMESPACES, 'other'].map(ns => {
     const victim = spec.services.find(s => s.namespace !== ns);
-    return { id: `stray:${ns}`, namespace: ns, labels: victim ? podLabelsOf(victim) : { app: 'stray' }, serviceAccount: victim ? serviceAccountOf(victim) : 'stray' };
+    // A victim's account name that a service of this namespace also uses (a shared account) would BE that service's
+    // identity, not an impersonation of another namespace's: then the stray takes a name of its own.
+    const account = victim ? serviceAccountOf(victim) : 'stray';
+    const taken = spec.services.some(s => s.namespace === ns && serviceAccountOf(s) === account);
+    return { id: `stray:${ns}`, namespace: ns, labels: victim ? podLabelsOf(victim) : { app: 'stray' }, serviceAccount: taken ? `${account}-stray` : account };
   });
 }
 

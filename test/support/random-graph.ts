@@ -16,7 +16,11 @@ export interface ServiceSpec {
   readonly ports: readonly PortSpec[];
   /** Non-default pod labels (always containing the name, so no two services' labels nest). */
   readonly podLabels?: Readonly<Record<string, string>>;
-  /** Non-default service account: `<name>.sa` (a dot, so it never equals another service's default). */
+  /**
+   * Non-default service account: `<name>.sa` (a dot, so it never equals another service's default), or
+   * `shared.sa`, shared by every service of the namespace that draws it (such services call nobody:
+   * a caller's identity may not be shared).
+   */
   readonly serviceAccountName?: string;
 }
 export interface Restriction { readonly methods?: readonly string[]; readonly paths?: readonly string[] }
@@ -47,7 +51,7 @@ const serviceShapeArb = fc.record({
   namespace: fc.constantFrom(...NAMESPACES),
   labelStyle: fc.constantFrom('default', 'default', 'app', 'tiered'),
   tier: fc.constantFrom('web', 'data', 'batch'),
-  ownAccount: fc.boolean(),
+  account: fc.constantFrom('default', 'own', 'shared'),
   // Unique service ports; target ports made unique too (one container port, one protocol).
   ports: fc.uniqueArray(portArb, { maxLength: 3, selector: p => p.port })
     .map(ps => ps.filter((p, i) => ps.findIndex(q => q.targetPort === p.targetPort) === i)),
@@ -77,9 +81,10 @@ export function graphArb(maxServices = 40): fc.Arbitrary<GraphSpec> {
       fc.array(rawAllowArb, { maxLength: names.length * 3, size: 'max' }),
     ).map(([shapes, raw]) => {
       const services = names.map((name, i): ServiceSpec => {
-        const { namespace, ports, labelStyle, tier, ownAccount } = shapes[i];
+        const { namespace, ports, labelStyle, tier, account } = shapes[i];
         const podLabels: Record<string, string> | undefined = labelStyle === 'app' ? { app: name } : labelStyle === 'tiered' ? { 'app.kubernetes.io/name': name, tier } : undefined;
-        return { name, namespace, ports, podLabels, serviceAccountName: ownAccount ? `${name}.sa` : undefined };
+        const serviceAccountName = account === 'own' ? `${name}.sa` : account === 'shared' ? 'shared.sa' : undefined;
+        return { name, namespace, ports, podLabels, serviceAccountName };
       });
       return { services, allows: normalizeAllows(services, raw) };
     }));
@@ -93,7 +98,7 @@ function normalizeAllows(services: readonly ServiceSpec[], raw: readonly RawAllo
     const callee = r.callee % n;
     const caller = r.caller === 'gateway' ? 'gateway' : r.caller % n;
     const targets = services[callee].ports;
-    if (caller === callee || targets.length === 0) {
+    if (caller === callee || targets.length === 0 || (caller !== 'gateway' && sharesAccount(services, caller))) {
       continue;
     }
     const pair = `${caller}->${callee}`;
@@ -114,6 +119,12 @@ function normalizeAllows(services: readonly ServiceSpec[], raw: readonly RawAllo
     out.push({ caller, callee, ports: restricted.length > 0 ? restricted : [l7[0]], restriction: r.restriction ?? pairRestriction });
   }
   return out;
+}
+
+/** Whether another service of the same namespace runs under the same service account. */
+function sharesAccount(services: readonly ServiceSpec[], i: number): boolean {
+  const account = (s: ServiceSpec) => s.serviceAccountName ?? s.name;
+  return services.some((s, j) => j !== i && s.namespace === services[i].namespace && account(s) === account(services[i]));
 }
 
 function servicePort(p: PortSpec): ServicePort {
