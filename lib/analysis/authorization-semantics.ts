@@ -98,6 +98,8 @@ export class AuthorizationLayer {
 
   /** The policies that apply to a workload. */
   public applicable(dst: Workload): ParsedAuthorizationPolicy[] {
+    // A policy in the root namespace applies to every workload of the mesh; elsewhere to its own namespace
+    // (istio.io/latest/docs/reference/config/security/authorization-policy/, "root namespace").
     const local = dst.namespace === this.rootNamespace ? [] : this.byNamespace.get(dst.namespace) ?? [];
     const scoped = [...(this.byNamespace.get(this.rootNamespace) ?? []), ...local];
     return scoped.filter(p => matchesIstioSelector(p.selector, dst.labels));
@@ -106,6 +108,7 @@ export class AuthorizationLayer {
   /** Decides every request from `src` to `dst` on `port`; `http` says whether Istio parses HTTP there. */
   public decide(src: RequestSource, dst: Workload, port: number, http: boolean): MeshDecision {
     const policies = this.applicable(dst);
+    // Order of evaluation: CUSTOM, then DENY, then ALLOW (istio.io/latest/docs/concepts/security/#implicit-enablement).
     const customs = policies.filter(p => p.action === 'CUSTOM' && p.rules.some(r => this.connectionMatches(r, src, port)));
     const denies: string[] = [];
     const deniedRequests = new Set<string>();
@@ -154,6 +157,8 @@ export class AuthorizationLayer {
   }
 
   /** Whether a rule's connection-level fields (source identity, namespace, IP, port) match. */
+  // A rule matches when one `from` entry, one `to` entry and every `when` condition match; a not-field matches
+  // values outside its list (istio.io/latest/docs/reference/config/security/authorization-policy/#Rule).
   private connectionMatches(rule: Rule, src: RequestSource, port: number): boolean {
     const namespace = src.principal?.match(/\/ns\/([^/]+)\//)?.[1];
     if (rule.from !== undefined) {

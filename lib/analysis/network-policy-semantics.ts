@@ -264,6 +264,7 @@ export class NetworkPolicyLayer {
   private peerSet(peer: Peer, policyNamespace: string, byNamespace: Map<string, Workload[]>): Set<string> {
     const out = new Set<string>();
     if (peer.ipBlock) {
+      // ipBlock: inside cidr and outside every except range (kubernetes.io/docs/reference/kubernetes-api/policy-resources/network-policy-v1/#IPBlock).
       const inBlock = (ip: string) => cidrContains(peer.ipBlock!.cidr, ip) && !(peer.ipBlock!.except ?? []).some(e => cidrContains(e, ip));
       for (const w of this.workloads) {
         if (w.ip && inBlock(w.ip)) {
@@ -275,6 +276,8 @@ export class NetworkPolicyLayer {
       }
       return out;
     }
+    // namespaceSelector and podSelector in one peer: pods matching both; separate peers are ORed
+    // (kubernetes.io/docs/concepts/services-networking/network-policies/#behavior-of-to-and-from-selectors).
     const namespaces = peer.namespaceSelector === undefined
       ? [policyNamespace]
       : this.namespaceCandidates(peer.namespaceSelector).filter(ns => matchesSelector(peer.namespaceSelector, ns.labels)).map(ns => ns.name);
@@ -332,6 +335,7 @@ function portMatches(ports: PortSpec[] | undefined, port: number, protocol: stri
       const named = dst?.ports.find(p => p.name === spec.port && (p.protocol ?? 'TCP') === protocol);
       return named !== undefined && named.port === port;
     }
+    // endPort makes port..endPort a range (kubernetes.io/docs/concepts/services-networking/network-policies/#targeting-a-range-of-ports).
     return spec.endPort !== undefined ? port >= spec.port && port <= spec.endPort : port === spec.port;
   });
 }

@@ -72,6 +72,15 @@ describe('AuthorizationPolicy semantics', () => {
     expect(d).toMatchObject({ allowed: true, external: true, policies: ['AuthorizationPolicy/pay/p'] });
   });
 
+  test('CUSTOM, then DENY, then ALLOW: whatever the external authorizer says, a matching DENY denies, and ALLOW still has to match', () => {
+    const custom = ap('pay', { action: 'CUSTOM', provider: { name: 'ext' }, rules: [{}] }, 'custom');
+    const deny = ap('pay', { action: 'DENY', rules: [{ from: [{ source: { principals: ['cluster.local/ns/shop/sa/order'] } }] }] }, 'deny');
+    const allow = ap('pay', { rules: [{ from: [{ source: { principals: ['cluster.local/ns/shop/sa/order'] } }] }] }, 'allow');
+    expect(authz(custom, deny, allow).decide(ORDER, PAY, 80, true)).toMatchObject({ allowed: false, policies: ['AuthorizationPolicy/pay/deny'] });
+    expect(authz(custom, allow).decide(ORDER, PAY, 80, true)).toMatchObject({ allowed: true, external: true, policies: ['AuthorizationPolicy/pay/allow', 'AuthorizationPolicy/pay/custom'] });
+    expect(authz(custom, allow).decide(OTHER, PAY, 80, true)).toMatchObject({ allowed: false, external: true });
+  });
+
   test('methods and paths restrict the allowed requests, on HTTP ports', () => {
     const l = authz(ap('pay', { rules: [{ from: [{ source: { principals: ['cluster.local/ns/shop/sa/order'] } }], to: [{ operation: { methods: ['POST'], paths: ['/charge'] } }] }] }));
     const d = l.decide(ORDER, PAY, 8443, true);
