@@ -54,7 +54,9 @@ export interface ManagedPrometheusProps {
  * managed collector for the cluster with its ENIs in the scraper subnets behind its own security
  * group (egress only to the cluster security group on 15020, 15090, 15014 and 443), the
  * collector's access entry mapped to a read-only discovery ClusterRole, recording and alerting
- * rules, and an alert manager that sends every alert to the alarm topic.
+ * rules, and an alert manager that sends every alert to the alarm topic as JSON (one object per
+ * notification, with the cluster's name), which a `QuarantineResponder` subscribed to the topic
+ * acts on for the alerts marked `quarantine="true"` (`MeshRequestRateAnomaly`).
  */
 export class ManagedPrometheus extends Construct {
   /** The workspace. */
@@ -97,7 +99,7 @@ export class ManagedPrometheus extends Construct {
     this.workspace = new aps.CfnWorkspace(this, 'Workspace', {
       alias: `${Stack.of(this).stackName}-${id}`.slice(0, 100),
       kmsKeyArn: this.encryptionKey.keyArn,
-      alertManagerDefinition: alertManagerDefinition(props.alarmTopic.topicArn, Aws.REGION),
+      alertManagerDefinition: alertManagerDefinition(props.alarmTopic.topicArn, Aws.REGION, props.cluster.clusterName),
     });
 
     this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {

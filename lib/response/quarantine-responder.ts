@@ -17,6 +17,38 @@ import { RESPONDER_GROUP, responderRbac } from './responder-rbac';
 import { acknowledge } from '../cluster/compliance-acknowledgements';
 import type { ZeroTrustCluster } from '../cluster/zero-trust-cluster';
 
+/**
+ * What the responder does to a compromised pod.
+ *
+ * `LABEL` (the default) sets the quarantine label: the pod keeps running, cut off at the
+ * NetworkPolicy and Istio layers, with its memory, processes and files intact for the incident
+ * response to examine. `SCALE_DOWN` also sets the owning workload's replicas to 0, which ends the
+ * compromise for good but destroys that evidence.
+ */
+export class QuarantineAction {
+  /** Label the pod only (the default): isolated, and kept running as evidence. */
+  public static readonly LABEL = new QuarantineAction('label');
+  /**
+   * Label the pod, then scale its owning Deployment or StatefulSet to 0 replicas through the
+   * workload's `/scale` subresource. Off by default because the pods are destroyed, and with them
+   * the evidence: their memory, their processes and the files they wrote. A bare pod, a DaemonSet's
+   * or a Job's pod cannot be scaled down: it is labelled only, and the record says so.
+   */
+  public static readonly SCALE_DOWN = new QuarantineAction('scale-down');
+
+  /** The value the function receives (`QUARANTINE_ACTION`). */
+  public readonly value: string;
+
+  private constructor(value: string) {
+    this.value = value;
+  }
+
+  /** Whether this action scales the owning workload down. */
+  public get scalesDown(): boolean {
+    return this.value === 'scale-down';
+  }
+}
+
 /** Props of `QuarantineResponder`. */
 export interface QuarantineResponderProps {
   /** The cluster whose compromised pods are quarantined. */
@@ -28,11 +60,26 @@ export interface QuarantineResponderProps {
    */
   readonly severityThreshold?: number;
   /**
-   * SNS topics of anomaly alerts the responder subscribes to. A message is the JSON alert
-   * `{ cluster, namespace, pod | workload: { kind, name }, uid?, severity?, reason?, time? }`.
+   * SNS topics of anomaly alerts the responder subscribes to, e.g. `ZeroTrustObservability.alarmTopic`.
+   * A message is an alert manager notification rendered as JSON by the message template of
+   * `ManagedPrometheus` (Amazon Managed Service for Prometheus): each firing alert whose rule carries
+   * the label `quarantine="true"` quarantines the pod or mesh workload its labels name
+   * (`namespace`/`source_workload_namespace`, `pod` or `workload`/`source_workload`); every other
+   * alert, and a CloudWatch alarm on the same topic, is logged and ignored.
    * @default - GuardDuty findings only
    */
   readonly alertTopics?: sns.ITopic[];
+  /**
+   * What is done to a compromised pod. `QuarantineAction.SCALE_DOWN` also scales its owning
+   * Deployment or StatefulSet to 0 replicas and adds `patch` on `deployments/scale` and
+   * `statefulsets/scale` to the responder's Role.
+   *
+   * Off by default: scaling down destroys the evidence. The pods go, and with them their memory,
+   * their processes and the files they wrote, which the incident response needs to learn what
+   * happened; a labelled pod keeps running, cut off, until someone has looked.
+   * @default QuarantineAction.LABEL
+   */
+  readonly action?: QuarantineAction;
   /**
    * Reserved concurrency of the function: a flood of findings cannot exhaust the account's
    * concurrency, and the responder always has capacity. Must be at least 1.
@@ -63,13 +110,15 @@ const DEFAULT_THRESHOLD = 7;
  *
  * The function reaches the Kubernetes API through an EKS access entry in the Kubernetes group
  * `zero-trust:responders`, with no access policy: the only rights it has are those of a Role, in
- * each service namespace, that can get, list and patch pods and get workloads (responder-rbac.ts).
+ * each service namespace, that can get, list and patch pods and get workloads (responder-rbac.ts),
+ * plus, with `QuarantineAction.SCALE_DOWN` only, patch `deployments/scale` and `statefulsets/scale`.
  * The admission policy of `ZeroTrustGuardrails` admits changes of the quarantine label from that group
  * and from break-glass only.
  *
- * Not offered: scaling the owning workload down instead of labelling. It would destroy the evidence
- * (the process, its memory, its files) that the incident response needs; the label keeps the pod
- * running and cut off.
+ * Optional, off by default: `action: QuarantineAction.SCALE_DOWN` also scales the owning Deployment
+ * or StatefulSet to 0 replicas. It is off because it destroys the evidence (the processes, their
+ * memory, their files) that the incident response needs; the label alone keeps the pod running and
+ * cut off.
  */
 export class QuarantineResponder extends Construct {
   /** The function. */
@@ -92,6 +141,8 @@ export class QuarantineResponder extends Construct {
   public readonly logGroup: logs.LogGroup;
   /** The severity threshold in force. */
   public readonly severityThreshold: number;
+  /** The action in force. */
+  public readonly action: QuarantineAction;
   private readonly cluster: ZeroTrustCluster;
   private readonly extraNamespaces = new Set<string>();
   private rbac?: eks.KubernetesManifest;
@@ -101,6 +152,7 @@ export class QuarantineResponder extends Construct {
     const cluster = props.cluster;
     this.cluster = cluster;
     this.severityThreshold = checkThreshold(this.node.path, props.severityThreshold ?? DEFAULT_THRESHOLD);
+    this.action = checkAction(this.node.path, props.action ?? QuarantineAction.LABEL);
     const reserved = checkReserved(this.node.path, props.reservedConcurrency ?? 2);
     const timeout = checkTimeout(this.node.path, props.timeout ?? Duration.seconds(60));
     const code = responderCode(this.node.path);
@@ -193,6 +245,7 @@ export class QuarantineResponder extends Construct {
         TOPIC_ARN: this.notificationTopic.topicArn,
         SEVERITY_THRESHOLD: String(this.severityThreshold),
         QUARANTINE_LABEL: cluster.policies._analysisContext().quarantineLabel,
+        QUARANTINE_ACTION: this.action.value,
         NAMESPACES: Lazy.string({ produce: () => this.namespaces().join(',') }),
       },
     });
@@ -286,7 +339,7 @@ export class QuarantineResponder extends Construct {
     this.cluster._render();
     this.rbac = new eks.KubernetesManifest(this, 'Rbac', {
       cluster: this.cluster.cluster,
-      manifest: responderRbac(namespaces),
+      manifest: responderRbac(namespaces, RESPONDER_GROUP, this.action.scalesDown),
       overwrite: true,
     });
     const policyManifests = this.cluster.node.findAll().filter(c => c instanceof eks.KubernetesManifest && c.node.id.startsWith('Policies-'));
@@ -334,6 +387,14 @@ function checkThreshold(where: string, t: number): number {
       + 'Fix: 7 acts on High and Critical findings (the default), 4 adds Medium ones.');
   }
   return t;
+}
+
+function checkAction(where: string, a: QuarantineAction): QuarantineAction {
+  if (a !== QuarantineAction.LABEL && a !== QuarantineAction.SCALE_DOWN) {
+    throw new Error(`QuarantineResponder '${where}': action must be QuarantineAction.LABEL or QuarantineAction.SCALE_DOWN `
+      + `(got ${JSON.stringify((a as { value?: unknown } | undefined)?.value ?? a)}). Fix: leave it unset to label only (the default).`);
+  }
+  return a;
 }
 
 function checkReserved(where: string, n: number): number {

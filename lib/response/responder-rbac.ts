@@ -11,6 +11,10 @@ import { RESPONDERS_GROUP } from '../cluster/guardrails-wiring';
  *   resolved to the pods its selector matches; without `list`, workload findings could not be acted on).
  * - `deployments`, `replicasets`, `statefulsets`, `daemonsets` (apps) and `jobs` (batch): `get`
  *   only, to read the workload's uid (the finding's must match) and its selector.
+ * - With the scale-down action only (`QuarantineAction.SCALE_DOWN`): `patch` on the `scale`
+ *   subresource of `deployments` and `statefulsets` (apps), to set replicas to 0 under the
+ *   workload's uid and resourceVersion. Not `update`, not `get` on the subresource (the workload's
+ *   own `get` gives its replicas and resourceVersion), no other kind.
  */
 
 /**
@@ -29,15 +33,21 @@ export const RESPONDER_RULES: ReadonlyArray<{ apiGroups: string[]; resources: st
   { apiGroups: ['batch'], resources: ['jobs'], verbs: ['get'] },
 ];
 
-/** A Role and a RoleBinding to the responder group per namespace. */
-export function responderRbac(namespaces: readonly string[], group: string = RESPONDER_GROUP): Record<string, unknown>[] {
+/** The rule the scale-down action adds, and only it. */
+export const SCALE_DOWN_RULE: { apiGroups: string[]; resources: string[]; verbs: string[] } = {
+  apiGroups: ['apps'], resources: ['deployments/scale', 'statefulsets/scale'], verbs: ['patch'],
+};
+
+/** A Role and a RoleBinding to the responder group per namespace; `scaleDown` adds `SCALE_DOWN_RULE`. */
+export function responderRbac(namespaces: readonly string[], group: string = RESPONDER_GROUP, scaleDown: boolean = false): Record<string, unknown>[] {
+  const rules = scaleDown ? [...RESPONDER_RULES, SCALE_DOWN_RULE] : RESPONDER_RULES;
   const labels = { 'app.kubernetes.io/managed-by': 'cdk-zero-trust-eks', 'app.kubernetes.io/component': 'quarantine-responder' };
   return namespaces.flatMap(namespace => [
     {
       apiVersion: 'rbac.authorization.k8s.io/v1',
       kind: 'Role',
       metadata: { name: RESPONDER_ROLE_NAME, namespace, labels },
-      rules: RESPONDER_RULES.map(r => ({ apiGroups: [...r.apiGroups], resources: [...r.resources], verbs: [...r.verbs] })),
+      rules: rules.map(r => ({ apiGroups: [...r.apiGroups], resources: [...r.resources], verbs: [...r.verbs] })),
     },
     {
       apiVersion: 'rbac.authorization.k8s.io/v1',

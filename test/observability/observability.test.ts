@@ -7,6 +7,7 @@ import { observedStack, ObservedStack } from './support';
 import { AlarmTopic } from '../../lib/observability/alarm-topic';
 import { AuditLogAlarms } from '../../lib/observability/audit-log-alarms';
 import { GuardDutyDetector, GuardDutyEksProtection } from '../../lib/observability/guardduty-eks-protection';
+import { alertManagerDefinition } from '../../lib/observability/prometheus-rules';
 import { SCRAPER_USERNAME } from '../../lib/observability/scrape-configuration';
 
 let built: ObservedStack;
@@ -164,6 +165,19 @@ describe('metrics: Managed Prometheus', () => {
     const definition = JSON.stringify(built.stack.resolve(ws[0].Properties.AlertManagerDefinition));
     expect(definition).toContain('sns_configs');
     expect(definition).toContain(idOf(built.observability.alarmTopic.topicArn));
+  });
+
+  test('the alert manager definition is alertManagerDefinition of the alarm topic, the region and the cluster\'s name (for the responder)', () => {
+    const ws = Object.values(resources('AWS::APS::Workspace'))[0];
+    const joined = built.stack.resolve(ws.Properties.AlertManagerDefinition)['Fn::Join'];
+    const refs: Record<string, string> = {
+      [idOf(built.observability.alarmTopic.topicArn)]: '<topic>',
+      'AWS::Region': '<region>',
+      [idOf(built.platform.cluster.clusterName)]: '<cluster>',
+    };
+    const text = joined[1].map((p: string | { Ref: string }) => (typeof p === 'string' ? p : refs[p.Ref] ?? `<unexpected ${JSON.stringify(p)}>`)).join(joined[0]);
+    expect(text).toBe(alertManagerDefinition('<topic>', '<region>', '<cluster>'));
+    expect(text).toContain('"cluster":"<cluster>"');
   });
 
   test('the managed collector sits in the scraper subnets behind its own security group, writing to the workspace', () => {

@@ -7,6 +7,11 @@ import { AddressInfo } from 'net';
  * `application/merge-patch+json` only (415 otherwise), RFC 7386 merge semantics, `metadata.uid` and
  * `metadata.resourceVersion` in the patch as preconditions (409 on mismatch), 404 with a Status
  * body for missing objects, 401 without the expected bearer token. It can be told to hang.
+ *
+ * The `/scale` subresource (autoscaling/v1 `Scale`) of Deployments, ReplicaSets and StatefulSets,
+ * the kinds kube-apiserver serves it for (DaemonSets and Jobs have none: 404): GET, and PATCH with
+ * the same content type, uid and resourceVersion preconditions (the Scale's metadata is its
+ * workload's), 422 for replicas that are not a non-negative integer, 405 for other verbs.
  */
 
 export interface FakePod {
@@ -23,9 +28,21 @@ export interface FakePod {
 }
 
 export interface FakeWorkload {
-  metadata: { name: string; namespace: string; uid: string };
-  spec: { selector: { matchLabels?: Record<string, string>; matchExpressions?: { key: string; operator: string; values?: string[] }[] } };
+  metadata: {
+    name: string;
+    namespace: string;
+    uid: string;
+    resourceVersion: string;
+    ownerReferences?: { apiVersion: string; kind: string; name: string; uid: string; controller?: boolean }[];
+  };
+  spec: {
+    selector: { matchLabels?: Record<string, string>; matchExpressions?: { key: string; operator: string; values?: string[] }[] };
+    replicas?: number;
+  };
 }
+
+/** Kinds whose `/scale` subresource kube-apiserver serves (of those the responder reads). */
+const SCALABLE = new Set(['Deployment', 'ReplicaSet', 'StatefulSet']);
 
 export interface SeenRequest {
   readonly method: string;
@@ -95,6 +112,8 @@ export class FakeApiServer {
   public hang = false;
   /** Runs before a PATCH is applied: simulate a concurrent change (another writer, a replaced pod). */
   public beforePatch?: (namespace: string, name: string) => void;
+  /** Runs before a PATCH of a `/scale` subresource is applied (kind, namespace, name). */
+  public beforeScalePatch?: (kind: string, namespace: string, name: string) => void;
   private readonly server: http.Server;
   private version = 100;
 
@@ -106,8 +125,14 @@ export class FakeApiServer {
     return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
   }
 
+  /** PATCHes of pods. */
   public get patches(): SeenRequest[] {
-    return this.requests.filter(r => r.method === 'PATCH');
+    return this.requests.filter(r => r.method === 'PATCH' && !r.path.endsWith('/scale'));
+  }
+
+  /** PATCHes of `/scale` subresources. */
+  public get scalePatches(): SeenRequest[] {
+    return this.requests.filter(r => r.method === 'PATCH' && r.path.endsWith('/scale'));
   }
 
   public addPod(
@@ -128,8 +153,33 @@ export class FakeApiServer {
     return pod;
   }
 
-  public addWorkload(kind: string, namespace: string, name: string, uid: string, selector: FakeWorkload['spec']['selector']): void {
-    this.workloads.set(`${kind}/${namespace}/${name}`, { metadata: { name, namespace, uid }, spec: { selector } });
+  public addWorkload(
+    kind: string, namespace: string, name: string, uid: string, selector: FakeWorkload['spec']['selector'],
+    options: { replicas?: number; owner?: { kind: string; name: string; uid: string } } = {},
+  ): FakeWorkload {
+    const w: FakeWorkload = {
+      metadata: {
+        name,
+        namespace,
+        uid,
+        resourceVersion: String(++this.version),
+        ownerReferences: options.owner ? [{ apiVersion: 'apps/v1', ...options.owner, controller: true }] : undefined,
+      },
+      // DaemonSets have no replicas; the other kinds default to 1, as the API server defaults them.
+      spec: { selector, replicas: kind === 'DaemonSet' ? undefined : options.replicas ?? 1 },
+    };
+    this.workloads.set(`${kind}/${namespace}/${name}`, w);
+    return w;
+  }
+
+  /** A workload's live object. */
+  public workload(kind: string, namespace: string, name: string): FakeWorkload | undefined {
+    return this.workloads.get(`${kind}/${namespace}/${name}`);
+  }
+
+  /** Another writer changed the workload: its resourceVersion moves on. */
+  public touchWorkload(kind: string, namespace: string, name: string): void {
+    this.workload(kind, namespace, name)!.metadata.resourceVersion = String(++this.version);
   }
 
   /** Another writer changed the pod: its resourceVersion moves on. */
@@ -189,6 +239,11 @@ export class FakeApiServer {
       }
       return reply(405, status(405, 'MethodNotAllowed', method));
     }
+    m = /^\/apis\/(apps\/v1|batch\/v1)\/namespaces\/([^/]+)\/([^/]+)\/([^/]+)\/scale$/.exec(url.pathname);
+    const scaleKind = m ? RESOURCES[`${m[1]}/${m[3]}`] : undefined;
+    if (m && scaleKind && SCALABLE.has(scaleKind)) {
+      return this.scale(method, scaleKind, m[3], decodeURIComponent(m[2]), decodeURIComponent(m[4]), contentType, raw, reply);
+    }
     m = /^\/apis\/(apps\/v1|batch\/v1)\/namespaces\/([^/]+)\/([^/]+)\/([^/]+)$/.exec(url.pathname);
     const kind = m ? RESOURCES[`${m[1]}/${m[3]}`] : undefined;
     if (m && kind && method === 'GET') {
@@ -225,6 +280,62 @@ export class FakeApiServer {
     this.pods.set(key, merged);
     reply(200, { kind: 'Pod', apiVersion: 'v1', ...merged });
   }
+
+  private scale(
+    method: string, kind: string, resource: string, namespace: string, name: string,
+    contentType: string | undefined, raw: string, reply: (status: number, body: unknown) => void,
+  ): void {
+    const key = `${kind}/${namespace}/${name}`;
+    const notFound = () => reply(404, status(404, 'NotFound', `${resource}.apps "${name}" not found`));
+    if (method === 'GET') {
+      const w = this.workloads.get(key);
+      return w ? reply(200, scaleObject(w)) : notFound();
+    }
+    if (method !== 'PATCH') {
+      return reply(405, status(405, 'MethodNotAllowed', method));
+    }
+    if ((contentType ?? '').split(';')[0].trim() !== 'application/merge-patch+json') {
+      return reply(415, status(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml (got ${contentType})`));
+    }
+    let patch: { metadata?: { uid?: string; resourceVersion?: string }; spec?: { replicas?: unknown } };
+    try {
+      patch = JSON.parse(raw);
+    } catch {
+      return reply(400, status(400, 'BadRequest', 'invalid JSON'));
+    }
+    this.beforeScalePatch?.(kind, namespace, name);
+    const w = this.workloads.get(key);
+    if (!w) {
+      return notFound();
+    }
+    if (patch.metadata?.uid !== undefined && patch.metadata.uid !== w.metadata.uid) {
+      return reply(409, status(409, 'Conflict', `Precondition failed: UID in precondition: ${patch.metadata.uid}, UID in object meta: ${w.metadata.uid}`));
+    }
+    if (patch.metadata?.resourceVersion !== undefined && patch.metadata.resourceVersion !== w.metadata.resourceVersion) {
+      return reply(409, status(409, 'Conflict', `Operation cannot be fulfilled on ${resource}.apps "${name}": the object has been modified; please apply your changes to the latest version and try again`));
+    }
+    const replicas = patch.spec?.replicas;
+    if (replicas !== undefined && !(typeof replicas === 'number' && Number.isInteger(replicas) && replicas >= 0)) {
+      return reply(422, status(422, 'Invalid', `Scale.autoscaling "${name}" is invalid: spec.replicas: Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0`));
+    }
+    if (replicas !== undefined && replicas !== w.spec.replicas) {
+      w.spec.replicas = replicas;
+      w.metadata.resourceVersion = String(++this.version);
+    }
+    reply(200, scaleObject(w));
+  }
+}
+
+function scaleObject(w: FakeWorkload) {
+  const selector = Object.entries(w.spec.selector.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
+  const { name, namespace, uid, resourceVersion } = w.metadata;
+  return {
+    kind: 'Scale',
+    apiVersion: 'autoscaling/v1',
+    metadata: { name, namespace, uid, resourceVersion },
+    spec: { replicas: w.spec.replicas },
+    status: { replicas: w.spec.replicas, selector },
+  };
 }
 
 function status(code: number, reason: string, message: string) {

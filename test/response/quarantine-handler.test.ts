@@ -1,19 +1,20 @@
 import { FakeApiServer } from './fake-api-server';
 import * as auditDeployment from './fixtures/guardduty-audit-deployment.json';
 import * as runtimePod from './fixtures/guardduty-runtime-pod.json';
-import * as snsAlert from './fixtures/sns-anomaly-alert.json';
+import * as snsAlert from './fixtures/sns-alertmanager-anomaly.json';
 import { createHandler, HttpKubeApi, KubeApiError, QuarantineRecord, ResponderConfig } from '../../lib/response/handler';
 
 /**
  * The quarantine handler against a loopback HTTP server that behaves like kube-apiserver
  * (fake-api-server.ts). No function of the Kubernetes client is mocked: every call is HTTP.
+ * GuardDuty findings here; alert manager alerts in quarantine-alerts.test.ts; the scale-down
+ * action in quarantine-scale-down.test.ts.
  */
 
 const LABEL = 'zero-trust.cdk.io/quarantine';
 const CLUSTER = 'shop-cluster';
 const POD_UID = runtimePod.detail.resource.kubernetesDetails.kubernetesWorkloadDetails.uid;
 const DEPLOY_UID = auditDeployment.detail.resource.kubernetesDetails.kubernetesWorkloadDetails.uid;
-const SNS_UID = '7a8b9c0d-3333-4e5f-a6b7-c8d9e0f1a2b3';
 
 /** A fresh copy of a fixture (JSON imports are shared module objects), stamped with the current time. */
 function fresh<T>(fixture: T, edit: (e: any) => void = () => {}): any {
@@ -22,15 +23,6 @@ function fresh<T>(fixture: T, edit: (e: any) => void = () => {}): any {
     e.time = new Date().toISOString();
   }
   edit(e);
-  return e;
-}
-
-function freshSns(edit: (alert: any) => void = () => {}): any {
-  const e = fresh(snsAlert);
-  const alert = JSON.parse(e.Records[0].Sns.Message);
-  alert.time = new Date().toISOString();
-  edit(alert);
-  e.Records[0].Sns.Message = JSON.stringify(alert);
   return e;
 }
 
@@ -266,34 +258,6 @@ describe('quarantine handler, GuardDuty findings', () => {
     });
     await expect(wrongToken(fresh(runtimePod))).rejects.toThrow(/HTTP 401/);
     expect(podLabels('order-7d9f8b6c5-x2x4p')?.[LABEL]).toBeUndefined();
-  });
-});
-
-describe('quarantine handler, SNS anomaly alerts', () => {
-  beforeEach(() => {
-    server.addPod('shop', 'user-5c7b9d8f6-qq9zt', SNS_UID, { 'app': 'user', 'pod-template-hash': '5c7b9d8f6' },
-      { kind: 'ReplicaSet', name: 'user-5c7b9d8f6', uid: 'rs-user' });
-  });
-
-  test('an anomaly alert for a pod labels it and records the alert reason', async () => {
-    const [record] = await handler()(freshSns());
-    expect(record.source).toBe('sns');
-    expect(record.outcome).toBe('quarantined');
-    expect(record.findingType).toContain('request-rate anomaly');
-    expect(podLabels('user-5c7b9d8f6-qq9zt')?.[LABEL]).toBe('true');
-    expect(podLabels('order-7d9f8b6c5-x2x4p')?.[LABEL]).toBeUndefined();
-    expect(record.eventToLabelMs).toBeLessThan(1000);
-  });
-
-  test('an alert that names a workload quarantines its pods; one for another cluster is ignored', async () => {
-    server.addWorkload('Deployment', 'shop', 'user', 'user-deploy-uid', { matchLabels: { app: 'user' } });
-    const [record] = await handler()(freshSns(a => { delete a.pod; delete a.uid; a.workload = { kind: 'Deployment', name: 'user' }; }));
-    expect(record.outcome).toBe('quarantined');
-    expect(record.resolution).toContain('Deployment shop/user');
-    expect(podLabels('user-5c7b9d8f6-qq9zt')?.[LABEL]).toBe('true');
-
-    const [other] = await handler()(freshSns(a => { a.cluster = 'staging'; }));
-    expect(other.outcome).toBe('ignored');
   });
 });
 

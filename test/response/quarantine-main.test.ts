@@ -7,6 +7,7 @@ import { tokenIsValid } from './eks-token-verifier';
 import { FakeApiServer } from './fake-api-server';
 import { FakeSnsServer } from './fake-sns-server';
 import * as runtimePod from './fixtures/guardduty-runtime-pod.json';
+import * as alertNotification from './fixtures/sns-alertmanager-anomaly.json';
 import { buildHandler, configFromEnv, metricLine, subjectOf } from '../../lib/response/handler/main';
 
 /**
@@ -112,7 +113,16 @@ describe('the Lambda entry point (main.ts)', () => {
     expect(() => configFromEnv(env({ SEVERITY_THRESHOLD: 'high' }))).toThrow(/SEVERITY_THRESHOLD 'high' is not a number/);
     const c = configFromEnv(env());
     expect(c.ca).toContain('BEGIN CERTIFICATE');
-    expect(c.responder).toEqual({ clusterName: CLUSTER, severityThreshold: 7, quarantineLabel: 'zero-trust.cdk.io/quarantine', namespaces: ['shop', 'payments'] });
+    expect(c.responder).toEqual({
+      clusterName: CLUSTER, severityThreshold: 7, quarantineLabel: 'zero-trust.cdk.io/quarantine', namespaces: ['shop', 'payments'], action: 'label',
+    });
+  });
+
+  test('QUARANTINE_ACTION: label by default, scale-down when set, anything else refused with the accepted values', () => {
+    expect(configFromEnv(env({ QUARANTINE_ACTION: '' })).responder.action).toBe('label');
+    expect(configFromEnv(env({ QUARANTINE_ACTION: 'scale-down' })).responder.action).toBe('scale-down');
+    expect(() => configFromEnv(env({ QUARANTINE_ACTION: 'delete' })))
+      .toThrow("quarantine responder: QUARANTINE_ACTION 'delete' is not one of label, scale-down");
   });
 
   test('the metric line omits EventToLabelMs when nothing was labelled; subjects stay within SNS limits', () => {
@@ -163,6 +173,34 @@ describe('the deployed bundle (assets/quarantine-responder/index.js)', () => {
     expect(record.outcome).toBe('quarantined');
     expect(sns.published).toHaveLength(1);
     expect(api.patches).toHaveLength(1);
+  });
+
+  test('with QUARANTINE_ACTION=scale-down the bundle labels the pod and scales its Deployment, and logs WorkloadsScaledDown', async () => {
+    api.addWorkload('Deployment', 'shop', 'order', 'deploy-uid', { matchLabels: { app: 'order' } }, { replicas: 2 });
+    api.addWorkload('ReplicaSet', 'shop', 'order-7d9f8b6c5', 'rs-uid-1', { matchLabels: { app: 'order' } },
+      { replicas: 2, owner: { kind: 'Deployment', name: 'order', uid: 'deploy-uid' } });
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const bundle = require(BUNDLE);
+    const [record] = await bundle.buildHandler(env({ QUARANTINE_ACTION: 'scale-down' }), { sns: snsClient(), log: (l: string) => logs.push(l) })(finding());
+    expect(record.scaleDown).toMatchObject({ result: 'scaled-down', kind: 'Deployment', name: 'order', fromReplicas: 2 });
+    expect(api.workload('Deployment', 'shop', 'order')!.spec.replicas).toBe(0);
+    expect(api.pods.get('shop/order-7d9f8b6c5-x2x4p')!.metadata.labels['zero-trust.cdk.io/quarantine']).toBe('true');
+    const emf = logs.map(l => JSON.parse(l)).find(l => l._aws);
+    expect(emf.WorkloadsScaledDown).toBe(1);
+    expect(emf._aws.CloudWatchMetrics[0].Metrics).toContainEqual({ Name: 'WorkloadsScaledDown', Unit: 'Count' });
+  });
+
+  test('the alert manager notification fixture through the bundle labels the pod of the mesh workload it names', async () => {
+    api.addWorkload('Deployment', 'shop', 'user', 'user-deploy-uid', { matchLabels: { app: 'user' } });
+    api.addPod('shop', 'user-5c7b9d8f6-qq9zt', 'user-pod-uid', { 'app': 'user', 'pod-template-hash': '5c7b9d8f6' },
+      { kind: 'ReplicaSet', name: 'user-5c7b9d8f6', uid: 'rs-user' });
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const bundle = require(BUNDLE);
+    const event = JSON.parse(JSON.stringify(alertNotification));
+    const [record] = await bundle.buildHandler(env(), { sns: snsClient(), log: (l: string) => logs.push(l) })(event);
+    expect(record).toMatchObject({ outcome: 'quarantined', source: 'sns', target: { kind: 'Workload', namespace: 'shop', name: 'user' } });
+    expect(api.pods.get('shop/user-5c7b9d8f6-qq9zt')!.metadata.labels['zero-trust.cdk.io/quarantine']).toBe('true');
+    expect(sns.published).toHaveLength(1);
   });
 
   test('only the AWS SDK (in the Node.js 22 runtime) is left external', () => {

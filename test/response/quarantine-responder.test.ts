@@ -17,9 +17,9 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { AwsSolutionsChecks, NagPack, NIST80053R5Checks } from 'cdk-nag';
 import { IConstruct } from 'constructs';
 import { ServicePort, ZeroTrustChecks, ZeroTrustCluster } from '../../lib';
-import { QuarantineResponder, QuarantineResponderProps } from '../../lib/response/quarantine-responder';
+import { QuarantineAction, QuarantineResponder, QuarantineResponderProps } from '../../lib/response/quarantine-responder';
 import { RESPONDER_BUNDLE_DIR, responderCode } from '../../lib/response/responder-bundle';
-import { RESPONDER_GROUP, RESPONDER_RULES } from '../../lib/response/responder-rbac';
+import { RESPONDER_GROUP, RESPONDER_RULES, SCALE_DOWN_RULE } from '../../lib/response/responder-rbac';
 import { CfnTemplate, KUBERNETES_RESOURCE, manifestObjects, onlyResource, render, resourcesOfType } from '../support/aws/cfn';
 import { CDK_JSON_CONTEXT } from '../support/aws/reference-app';
 
@@ -164,8 +164,11 @@ describe('QuarantineResponder template', () => {
     expect(p.VpcConfig.SubnetIds).toEqual(nodeSubnets);
     expect(p.VpcConfig.SecurityGroupIds.map(render)).toEqual([expect.stringMatching(/^<<GetAtt:QuarantineSecurityGroup[0-9A-F]{8}\.GroupId>>$/)]);
     expect(Object.keys(p.Environment.Variables).sort()).toEqual(
-      ['CLUSTER_CA', 'CLUSTER_ENDPOINT', 'CLUSTER_NAME', 'NAMESPACES', 'QUARANTINE_LABEL', 'SEVERITY_THRESHOLD', 'TOPIC_ARN']);
-    expect(p.Environment.Variables).toMatchObject({ CLUSTER_NAME: CLUSTER, NAMESPACES: 'payments,shop', QUARANTINE_LABEL: 'zero-trust.cdk.io/quarantine', SEVERITY_THRESHOLD: '7' });
+      ['CLUSTER_CA', 'CLUSTER_ENDPOINT', 'CLUSTER_NAME', 'NAMESPACES', 'QUARANTINE_ACTION', 'QUARANTINE_LABEL', 'SEVERITY_THRESHOLD', 'TOPIC_ARN']);
+    expect(p.Environment.Variables).toMatchObject({
+      CLUSTER_NAME: CLUSTER, NAMESPACES: 'payments,shop', QUARANTINE_LABEL: 'zero-trust.cdk.io/quarantine', SEVERITY_THRESHOLD: '7', QUARANTINE_ACTION: 'label',
+    });
+    expect(b.responder.action).toBe(QuarantineAction.LABEL);
     expect(render(p.Environment.Variables.CLUSTER_ENDPOINT)).toMatch(/^<<GetAtt:PlatformCluster\w+\.Endpoint>>$/);
 
     const [, invokeConfig] = onlyResource(t, 'AWS::Lambda::EventInvokeConfig', 'the responder\'s', (_r, id) => ofResponder(id));
@@ -307,6 +310,71 @@ describe('QuarantineResponder template', () => {
       .filter(o => o.kind === 'ValidatingAdmissionPolicy' && JSON.stringify(o).includes('zero-trust.cdk.io/quarantine'));
     expect(clusterVaps).toHaveLength(1);
     expect(JSON.stringify(clusterVaps[0])).toContain(RESPONDER_GROUP);
+  });
+});
+
+describe('QuarantineResponder with QuarantineAction.SCALE_DOWN', () => {
+  let scaled: Built;
+  let labelOnly: Built;
+
+  beforeAll(() => {
+    scaled = build({ action: QuarantineAction.SCALE_DOWN });
+    labelOnly = build({ action: QuarantineAction.LABEL });
+  });
+
+  const roles = (b: Built) => {
+    const [, rbac] = onlyResource(b.template, KUBERNETES_RESOURCE, 'the responder RBAC', (_r, id) => ofResponder(id));
+    return manifestObjects(rbac).filter(o => o.kind === 'Role');
+  };
+  const fnOf = (b: Built) => onlyResource(b.template, 'AWS::Lambda::Function', 'the responder', (_r, id) => ofResponder(id))[1];
+
+  test('the function is told QUARANTINE_ACTION=scale-down', () => {
+    expect(scaled.synthError).toBeUndefined();
+    expect(fnOf(scaled).Properties.Environment.Variables.QUARANTINE_ACTION).toBe('scale-down');
+    expect(scaled.responder.action).toBe(QuarantineAction.SCALE_DOWN);
+    expect(QuarantineAction.SCALE_DOWN.scalesDown).toBe(true);
+    expect(QuarantineAction.LABEL.scalesDown).toBe(false);
+  });
+
+  test('each Role gains patch on deployments/scale and statefulsets/scale (apps), and nothing else', () => {
+    const rs = roles(scaled);
+    expect(rs.map(r => r.metadata.namespace).sort()).toEqual(['payments', 'shop']);
+    for (const role of rs) {
+      expect(role.rules).toEqual([
+        { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'patch'] },
+        { apiGroups: ['apps'], resources: ['deployments', 'replicasets', 'statefulsets', 'daemonsets'], verbs: ['get'] },
+        { apiGroups: ['batch'], resources: ['jobs'], verbs: ['get'] },
+        { apiGroups: ['apps'], resources: ['deployments/scale', 'statefulsets/scale'], verbs: ['patch'] },
+      ]);
+    }
+    expect(SCALE_DOWN_RULE).toEqual({ apiGroups: ['apps'], resources: ['deployments/scale', 'statefulsets/scale'], verbs: ['patch'] });
+  });
+
+  test('the default, and an explicit LABEL, keep the RBAC exactly as it was: no scale subresource, no extra verb', () => {
+    const expected = RESPONDER_RULES.map(r => ({ apiGroups: [...r.apiGroups], resources: [...r.resources], verbs: [...r.verbs] }));
+    for (const role of [...roles(labelOnly), ...roles(build())]) {
+      expect(role.rules).toEqual(expected);
+      expect(JSON.stringify(role.rules)).not.toContain('/scale');
+    }
+    expect(fnOf(labelOnly).Properties.Environment.Variables.QUARANTINE_ACTION).toBe('label');
+  });
+
+  test('nothing but the environment variable and the Role differs between the two templates', () => {
+    const normalise = (b: Built) => JSON.parse(JSON.stringify(b.template)
+      .replace(/"QUARANTINE_ACTION":"[a-z-]+"/g, '"QUARANTINE_ACTION":"?"')
+      .replace(/,\{\\"apiGroups\\":\[\\"apps\\"\],\\"resources\\":\[\\"deployments\/scale\\",\\"statefulsets\/scale\\"\],\\"verbs\\":\[\\"patch\\"\]\}/g, ''));
+    expect(JSON.stringify(scaled.template)).toContain('deployments/scale');
+    expect(JSON.stringify(labelOnly.template)).not.toContain('deployments/scale');
+    expect(normalise(scaled)).toEqual(normalise(labelOnly));
+  });
+
+  test('an action that is not one of the two is refused, naming the construct, field, value and fix', () => {
+    const stack = new Stack(new App({ context: { ...CDK_JSON_CONTEXT } }), 'BadAction');
+    const platform = new ZeroTrustCluster(stack, 'Platform', { version: eks.KubernetesVersion.V1_35, kubectlLayer: new KubectlV35Layer(stack, 'Kubectl') });
+    const forged = { value: 'delete', scalesDown: true } as unknown as QuarantineAction;
+    expect(() => new QuarantineResponder(stack, 'Quarantine', { cluster: platform, action: forged }))
+      .toThrow("QuarantineResponder 'BadAction/Quarantine': action must be QuarantineAction.LABEL or QuarantineAction.SCALE_DOWN (got \"delete\"). "
+        + 'Fix: leave it unset to label only (the default).');
   });
 });
 

@@ -14,7 +14,7 @@ export interface PodMeta {
   readonly uid: string;
   readonly resourceVersion: string;
   readonly labels: Record<string, string>;
-  readonly ownerReferences: { kind: string; name: string; uid: string; controller?: boolean }[];
+  readonly ownerReferences: OwnerReference[];
 }
 
 /** A label selector as Kubernetes workloads carry it (`spec.selector`). */
@@ -23,10 +23,24 @@ export interface LabelSelector {
   readonly matchExpressions?: { key: string; operator: string; values?: string[] }[];
 }
 
+/** An owner reference (`metadata.ownerReferences[]`). */
+export interface OwnerReference {
+  readonly kind: string;
+  readonly name: string;
+  readonly uid: string;
+  readonly controller?: boolean;
+}
+
 /** The parts of a workload (Deployment, ReplicaSet, ...) the responder reads. */
 export interface WorkloadMeta {
   readonly uid: string;
   readonly selector: LabelSelector;
+  /** The workload's resourceVersion (also its `/scale` subresource's): the precondition of a scale patch. */
+  readonly resourceVersion?: string;
+  /** `spec.replicas`, when the kind has it (not DaemonSet). */
+  readonly replicas?: number;
+  /** Its owners (a Deployment's ReplicaSet names the Deployment here). */
+  readonly ownerReferences?: OwnerReference[];
 }
 
 /** Preconditions of a patch: the API server answers 409 when the live pod differs. */
@@ -47,7 +61,12 @@ export interface KubeApi {
   getWorkload(kind: string, namespace: string, name: string): Promise<WorkloadMeta | undefined>;
   /** Applies a JSON merge patch (RFC 7386) to a pod, under preconditions. */
   patchPod(namespace: string, name: string, patch: object): Promise<PatchOutcome>;
+  /** Applies a JSON merge patch to the `/scale` subresource of a Deployment or StatefulSet, under preconditions. */
+  patchScale(kind: ScalableKind, namespace: string, name: string, patch: object): Promise<PatchOutcome>;
 }
+
+/** The kinds whose `/scale` subresource the responder may patch (its RBAC grants no other). */
+export type ScalableKind = 'Deployment' | 'StatefulSet';
 
 /** A failed call the platform should retry (the handler rethrows it). */
 export class KubeApiError extends Error {
@@ -80,6 +99,11 @@ const WORKLOAD_PATHS: Record<string, string> = {
   StatefulSet: 'apis/apps/v1/namespaces/{ns}/statefulsets/{name}',
   DaemonSet: 'apis/apps/v1/namespaces/{ns}/daemonsets/{name}',
   Job: 'apis/batch/v1/namespaces/{ns}/jobs/{name}',
+};
+
+const SCALE_PATHS: Record<ScalableKind, string> = {
+  Deployment: 'apis/apps/v1/namespaces/{ns}/deployments/{name}/scale',
+  StatefulSet: 'apis/apps/v1/namespaces/{ns}/statefulsets/{name}/scale',
 };
 
 /** A selector in the `labelSelector` query syntax. */
@@ -145,7 +169,31 @@ export class HttpKubeApi implements KubeApi {
       return undefined;
     }
     const body = this.ok(r, `get ${kind}`);
-    return { uid: String(body?.metadata?.uid ?? ''), selector: body?.spec?.selector ?? {} };
+    const replicas = body?.spec?.replicas;
+    return {
+      uid: String(body?.metadata?.uid ?? ''),
+      selector: body?.spec?.selector ?? {},
+      resourceVersion: body?.metadata?.resourceVersion !== undefined ? String(body.metadata.resourceVersion) : undefined,
+      replicas: typeof replicas === 'number' ? replicas : undefined,
+      ownerReferences: Array.isArray(body?.metadata?.ownerReferences) ? body.metadata.ownerReferences : [],
+    };
+  }
+
+  public async patchScale(kind: ScalableKind, namespace: string, name: string, patch: object): Promise<PatchOutcome> {
+    const template = SCALE_PATHS[kind];
+    if (!template) {
+      throw new KubeApiError(`no /scale path for workload kind '${kind}'`);
+    }
+    const path = template.replace('{ns}', enc(namespace)).replace('{name}', enc(name));
+    const r = await this.call('PATCH', path, JSON.stringify(patch), 'application/merge-patch+json');
+    if (r.status === 404) {
+      return 'not-found';
+    }
+    if (r.status === 409) {
+      return 'conflict';
+    }
+    this.ok(r, `patch ${kind} scale`);
+    return 'patched';
   }
 
   public async patchPod(namespace: string, name: string, patch: object): Promise<PatchOutcome> {

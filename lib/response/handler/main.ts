@@ -3,7 +3,7 @@
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { credentialsFromEnv, eksTokenProvider, TokenCredentials } from './eks-token';
 import { HttpKubeApi } from './kube-api';
-import { createHandler, NotificationPublisher, QuarantineRecord, ResponderConfig } from './responder';
+import { createHandler, NotificationPublisher, QuarantineMode, QuarantineRecord, ResponderConfig } from './responder';
 
 /**
  * The quarantine responder's Lambda entry point (`index.handler` of the bundle
@@ -14,12 +14,16 @@ import { createHandler, NotificationPublisher, QuarantineRecord, ResponderConfig
  * - `CLUSTER_NAME`, `CLUSTER_ENDPOINT` (https URL), `CLUSTER_CA` (base64 PEM, as EKS returns it)
  * - `TOPIC_ARN`: the notification topic
  * - `SEVERITY_THRESHOLD`, `QUARANTINE_LABEL`, `NAMESPACES` (comma-separated service namespaces)
+ * - `QUARANTINE_ACTION`: `label` (the default) or `scale-down` (label, then scale the owning
+ *   Deployment or StatefulSet to 0 replicas)
  * - `KUBE_TIMEOUT_MS` (optional, default 5000); `AWS_REGION` and credentials from the runtime
  * @internal
  */
 
 /** The CloudWatch namespace of the responder's metrics. */
 export const METRIC_NAMESPACE = 'ZeroTrustEks/QuarantineResponder';
+
+const QUARANTINE_MODES: readonly QuarantineMode[] = ['label', 'scale-down'];
 
 /** What `buildHandler` can be given instead of the real AWS pieces (tests). */
 export interface MainDeps {
@@ -51,12 +55,17 @@ export function configFromEnv(env: NodeJS.ProcessEnv): MainConfig {
     throw new Error(`quarantine responder: SEVERITY_THRESHOLD '${env.SEVERITY_THRESHOLD}' is not a number`);
   }
   const namespaces = env.NAMESPACES !== undefined ? env.NAMESPACES.split(',').map(s => s.trim()).filter(s => s) : undefined;
+  const action = env.QUARANTINE_ACTION || 'label';
+  if (!QUARANTINE_MODES.includes(action as QuarantineMode)) {
+    throw new Error(`quarantine responder: QUARANTINE_ACTION '${action}' is not one of ${QUARANTINE_MODES.join(', ')}`);
+  }
   return {
     responder: {
       clusterName: env.CLUSTER_NAME!,
       severityThreshold: threshold,
       quarantineLabel: env.QUARANTINE_LABEL || undefined,
       namespaces,
+      action: action as QuarantineMode,
     },
     endpoint: env.CLUSTER_ENDPOINT!,
     ca: env.CLUSTER_CA ? Buffer.from(env.CLUSTER_CA, 'base64').toString('utf8') : undefined,
@@ -66,7 +75,10 @@ export function configFromEnv(env: NodeJS.ProcessEnv): MainConfig {
   };
 }
 
-/** One CloudWatch Embedded Metric Format line for a decision: the event-to-label time, the handling time, pods labelled. */
+/**
+ * One CloudWatch Embedded Metric Format line for a decision: the event-to-label time, the handling
+ * time, pods labelled, and with the scale-down action, workloads scaled down.
+ */
 export function metricLine(record: QuarantineRecord, cluster: string, at: number): string {
   const metrics: { Name: string; Unit: string }[] = [
     { Name: 'HandlingMs', Unit: 'Milliseconds' },
@@ -76,6 +88,10 @@ export function metricLine(record: QuarantineRecord, cluster: string, at: number
     HandlingMs: record.handlingMs,
     PodsQuarantined: record.pods.filter(p => p.result === 'labelled').length,
   };
+  if (record.scaleDown) {
+    metrics.push({ Name: 'WorkloadsScaledDown', Unit: 'Count' });
+    values.WorkloadsScaledDown = record.scaleDown.result === 'scaled-down' ? 1 : 0;
+  }
   if (record.eventToLabelMs !== undefined) {
     metrics.unshift({ Name: 'EventToLabelMs', Unit: 'Milliseconds' });
     values.EventToLabelMs = record.eventToLabelMs;

@@ -1,11 +1,23 @@
-import { isMalformed, MalformedInput, parseInput, QuarantineRequest, QuarantineTarget } from './events';
+import { parseInput } from './events';
 import { KubeApi, KubeApiError, LabelSelector, PodMeta, WorkloadMeta } from './kube-api';
+import { IgnoredInput, isIgnored, isMalformed, MalformedInput, QuarantineRequest, QuarantineTarget } from './requests';
+import {
+  ownedBy, resolveMeshWorkload, ScaleCandidate, scaleDown, ScaleDownRecord, scalableOwnerOfPod, scalableWorkload,
+} from './workloads';
 
 /**
  * The quarantine decision and action: which pods a finding or alert names, and labelling them
- * so that the pre-wired policies isolate them (design.md 3.6). Internal to the Lambda handler.
+ * so that the pre-wired policies isolate them (design.md 3.6); with the `scale-down` action, also
+ * scaling the owning Deployment or StatefulSet to 0. Internal to the Lambda handler.
  * @internal
  */
+
+/**
+ * `label` (the default): label the pods, which keeps them running and cut off. `scale-down`: label
+ * them, then set the owning Deployment's or StatefulSet's replicas to 0; the pods, and the evidence
+ * in their memory, processes and files, are then destroyed.
+ */
+export type QuarantineMode = 'label' | 'scale-down';
 
 /** What the responder is configured with. */
 export interface ResponderConfig {
@@ -17,6 +29,8 @@ export interface ResponderConfig {
   readonly quarantineLabel?: string;
   /** When given, only pods in these namespaces are labelled (the service namespaces the RBAC Role covers). */
   readonly namespaces?: readonly string[];
+  /** Default 'label'. */
+  readonly action?: QuarantineMode;
 }
 
 /** Where the record of each decision is published (e.g. an SNS topic). */
@@ -71,6 +85,8 @@ export interface QuarantineRecord {
   /** Time spent in the handler for this record. */
   readonly handlingMs: number;
   readonly error?: string;
+  /** With the `scale-down` action only: what was done to the owning workload, and why. */
+  readonly scaleDown?: ScaleDownRecord;
 }
 
 const DEFAULT_LABEL = 'zero-trust.cdk.io/quarantine';
@@ -99,8 +115,10 @@ class Responder {
   private readonly threshold: number;
   private readonly now: () => number;
   private readonly log: (line: string) => void;
+  private readonly mode: QuarantineMode;
 
   constructor(private readonly config: ResponderConfig, private readonly deps: ResponderDeps) {
+    this.mode = config.action ?? 'label';
     this.label = config.quarantineLabel ?? DEFAULT_LABEL;
     this.threshold = config.severityThreshold ?? DEFAULT_THRESHOLD;
     this.now = deps.now ?? Date.now;
@@ -115,7 +133,9 @@ class Responder {
       const start = this.now();
       let record: QuarantineRecord;
       try {
-        record = isMalformed(input) ? this.dropped(input, start) : await this.respond(input, start);
+        record = isMalformed(input) ? this.dropped(input, start)
+          : isIgnored(input) ? this.ignored(input, start)
+            : await this.respond(input, start);
       } catch (e) {
         // Timeouts, 5xx, auth errors, repeated conflicts: record, then let the platform retry (bounded, then the DLQ).
         retryable = retryable ?? e;
@@ -148,6 +168,20 @@ class Responder {
       outcome: 'dropped',
       reason: `malformed input, dropped without retry: ${input.malformed}`,
       findingId: input.id,
+      pods: [],
+      handlingMs: this.now() - start,
+    };
+  }
+
+  private ignored(input: IgnoredInput, start: number): QuarantineRecord {
+    return {
+      action: 'quarantine',
+      outcome: 'ignored',
+      reason: input.ignored,
+      source: input.source,
+      findingId: input.id,
+      findingType: input.reason,
+      cluster: input.cluster,
       pods: [],
       handlingMs: this.now() - start,
     };
@@ -186,11 +220,23 @@ class Responder {
     }
     const why = `${req.source} ${req.id}: ${req.reason}${req.severity !== undefined ? ` (severity ${req.severity})` : ''}`;
 
-    let resolution: string;
-    let pods: PodRecord[];
-    if (target.kind === 'Pod') {
-      resolution = `pod ${target.namespace}/${target.name}${target.uid ? ` with uid ${target.uid}` : ' (the finding gave no uid: the live pod\'s uid is the precondition)'}`;
-      pods = [await this.quarantinePod(target.namespace, target.name, target.uid, why, req.eventTime)];
+    let resolved: Resolved;
+    if (target.kind === 'Workload') {
+      const mesh = await resolveMeshWorkload(this.deps.kube, target.namespace, target.name);
+      if ('ambiguous' in mesh) {
+        return ignore(`the mesh workload name ${target.namespace}/${target.name} is the name of a ${mesh.ambiguous.join(' and a ')}: `
+          + 'refusing to guess which one sent the traffic');
+      }
+      if ('meta' in mesh && isEmptySelector(mesh.meta.selector)) {
+        return ignore(`${mesh.kind} ${target.namespace}/${target.name} has an empty selector, which would match every pod of the namespace; refusing to label`);
+      }
+      const via = `the alert names the mesh workload ${target.namespace}/${target.name}, `
+        + (mesh.kind === 'Pod' ? 'which names no Deployment, StatefulSet, DaemonSet or Job: taken as a bare pod\'s name: ' : `a ${mesh.kind}: `);
+      resolved = 'meta' in mesh
+        ? await this.workloadPods({ ...target, kind: mesh.kind }, mesh.meta, why, req.eventTime, via)
+        : await this.onePod({ ...target, kind: 'Pod' }, why, req.eventTime, via);
+    } else if (target.kind === 'Pod') {
+      resolved = await this.onePod(target, why, req.eventTime, '');
     } else {
       const workload = await this.deps.kube.getWorkload(target.kind, target.namespace, target.name);
       const label = `${target.kind} ${target.namespace}/${target.name}`;
@@ -208,47 +254,85 @@ class Responder {
       if (isEmptySelector(workload.selector)) {
         return ignore(`${label} has an empty selector, which would match every pod of the namespace; refusing to label`);
       }
-      const candidates = await this.deps.kube.listPods(target.namespace, workload.selector);
-      const owned = candidates.filter(p => ownedBy(p, target, workload));
-      resolution = `the finding names ${label}, not a pod: quarantining its ${owned.length} pod(s) (selected by its selector, owned by it)`;
-      pods = [];
-      for (const p of owned) {
-        pods.push(await this.quarantinePod(p.namespace, p.name, p.uid, why, req.eventTime));
-      }
+      resolved = await this.workloadPods(target, workload, why, req.eventTime, '');
     }
+    const { pods, resolution } = resolved;
+    const scale = this.mode === 'scale-down' ? await this.scaleDown(resolved) : undefined;
     const latencies = pods.map(p => p.eventToLabelMs).filter((x): x is number => x !== undefined);
+    const summary = summarize(pods);
     return {
       ...base,
-      ...summarize(pods),
+      ...summary,
+      reason: scale ? `${summary.reason}; scale-down: ${scale.reason}` : summary.reason,
       resolution,
       pods,
       eventToLabelMs: latencies.length > 0 ? Math.max(...latencies) : undefined,
       handlingMs: this.now() - start,
+      ...(scale ? { scaleDown: scale } : {}),
     };
   }
 
+  /** A pod target: that pod, labelled. */
+  private async onePod(target: QuarantineTarget, why: string, eventTime: number, via: string): Promise<Resolved> {
+    const resolution = `${via}pod ${target.namespace}/${target.name}`
+      + (target.uid ? ` with uid ${target.uid}` : ' (the finding gave no uid: the live pod\'s uid is the precondition)');
+    const { record, pod } = await this.quarantinePod(target.namespace, target.name, target.uid, why, eventTime);
+    return { resolution, pods: [record], pod: isHeld(record) ? pod : undefined };
+  }
+
+  /** A workload target: its pods (selected by its selector, owned by it), labelled. */
+  private async workloadPods(target: QuarantineTarget, workload: WorkloadMeta, why: string, eventTime: number, via: string): Promise<Resolved> {
+    const label = `${target.kind} ${target.namespace}/${target.name}`;
+    const candidates = await this.deps.kube.listPods(target.namespace, workload.selector);
+    const owned = candidates.filter(p => ownedBy(p, target, workload));
+    const head = via || `the finding names ${label}, not a pod: `;
+    const resolution = `${head}quarantining its ${owned.length} pod(s) (selected by its selector, owned by it)`;
+    const pods: PodRecord[] = [];
+    for (const p of owned) {
+      pods.push((await this.quarantinePod(p.namespace, p.name, p.uid, why, eventTime)).record);
+    }
+    return { resolution, pods, workload: { target, meta: workload } };
+  }
+
+  /** After the labels: the owning Deployment or StatefulSet to 0 replicas, or why not. */
+  private async scaleDown(resolved: Resolved): Promise<ScaleDownRecord> {
+    const kube = this.deps.kube;
+    let candidate: ScaleCandidate | ScaleDownRecord;
+    if (resolved.workload) {
+      const { target, meta } = resolved.workload;
+      candidate = await scalableWorkload(kube, target, '', meta);
+    } else if (resolved.pod) {
+      candidate = await scalableOwnerOfPod(kube, resolved.pod);
+    } else {
+      return { result: 'skipped', reason: 'no pod was labelled or found labelled (gone or replaced): nothing is scaled down on its account' };
+    }
+    return 'meta' in candidate ? scaleDown(kube, candidate, this.now) : candidate;
+  }
+
   /** Labels one pod unless it is gone, replaced or already labelled; one re-read and retry on 409. */
-  private async quarantinePod(namespace: string, name: string, expectedUid: string | undefined, why: string, eventTime: number): Promise<PodRecord> {
+  private async quarantinePod(
+    namespace: string, name: string, expectedUid: string | undefined, why: string, eventTime: number,
+  ): Promise<{ record: PodRecord; pod?: PodMeta }> {
     const kube = this.deps.kube;
     let pod = await kube.getPod(namespace, name);
     const uid = expectedUid ?? pod?.uid;
     for (let attempt = 0; ; attempt++) {
       if (!pod) {
-        return { namespace, name, uid, result: 'gone' };
+        return { record: { namespace, name, uid, result: 'gone' } };
       }
       if (pod.uid !== uid) {
-        return { namespace, name, uid: pod.uid, result: 'replaced' };
+        return { record: { namespace, name, uid: pod.uid, result: 'replaced' } };
       }
       if (pod.labels[this.label] === 'true') {
-        return { namespace, name, uid, result: 'already-labelled' };
+        return { record: { namespace, name, uid, result: 'already-labelled' }, pod };
       }
       const outcome = await kube.patchPod(namespace, name, quarantinePatch(this.label, pod, why));
       if (outcome === 'patched') {
         const at = this.now();
-        return { namespace, name, uid, result: 'labelled', labelAppliedAt: new Date(at).toISOString(), eventToLabelMs: at - eventTime };
+        return { record: { namespace, name, uid, result: 'labelled', labelAppliedAt: new Date(at).toISOString(), eventToLabelMs: at - eventTime }, pod };
       }
       if (outcome === 'not-found') {
-        return { namespace, name, uid, result: 'gone' };
+        return { record: { namespace, name, uid, result: 'gone' } };
       }
       if (attempt >= 1) {
         throw new KubeApiError(`pod ${namespace}/${name}: the patch conflicted twice (409); retrying the invocation`, 409);
@@ -258,25 +342,22 @@ class Responder {
   }
 }
 
-function isEmptySelector(s: LabelSelector): boolean {
-  return Object.keys(s.matchLabels ?? {}).length === 0 && (s.matchExpressions ?? []).length === 0;
+/** How a target became pods. */
+interface Resolved {
+  readonly resolution: string;
+  readonly pods: PodRecord[];
+  /** A pod target that was labelled or already labelled: its owner is the one to scale. */
+  readonly pod?: PodMeta;
+  /** A workload target: the workload to scale. */
+  readonly workload?: { readonly target: QuarantineTarget; readonly meta: WorkloadMeta };
 }
 
-/**
- * Whether a pod belongs to the workload: its controller is the workload, or for a Deployment a
- * ReplicaSet named `<deployment>-<pod-template-hash>` (the Deployment controller's naming), so a
- * neighbour whose labels happen to match the selector is never labelled.
- */
-function ownedBy(pod: PodMeta, target: QuarantineTarget, workload: WorkloadMeta): boolean {
-  const controller = pod.ownerReferences.find(o => o.controller === true);
-  if (!controller) {
-    return false;
-  }
-  if (target.kind === 'Deployment') {
-    const hash = pod.labels['pod-template-hash'];
-    return controller.kind === 'ReplicaSet' && hash !== undefined && controller.name === `${target.name}-${hash}`;
-  }
-  return controller.kind === target.kind && controller.uid === workload.uid;
+function isHeld(r: PodRecord): boolean {
+  return r.result === 'labelled' || r.result === 'already-labelled';
+}
+
+function isEmptySelector(s: LabelSelector): boolean {
+  return Object.keys(s.matchLabels ?? {}).length === 0 && (s.matchExpressions ?? []).length === 0;
 }
 
 function summarize(pods: PodRecord[]): { outcome: Outcome; reason: string } {
