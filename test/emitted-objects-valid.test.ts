@@ -7,7 +7,8 @@ import { expectValidManifests, validateManifest } from './support/schema-validat
 describe('every emitted object validates strictly (unknown fields rejected, CEL rules evaluated)', () => {
   test('the shop example', () => {
     const objects = Testing.synth(new ShopPolicies(Testing.app(), 'shop'));
-    expect(objects.length).toBe(40); // 39 policy objects + the mesh access-log Telemetry
+    // 39 policy objects + the mesh access-log Telemetry + per service namespace (3) a ResourceQuota, a LimitRange and ServiceAccount/default
+    expect(objects.length).toBe(49);
     expectValidManifests(objects);
   });
 

@@ -45,7 +45,9 @@ describe('3.1 identity', () => {
     chart.addService('worker-b', { serviceAccountName: 'workers', podLabels: { app: 'worker-b' } });
     const objects = synth(chart);
     expect(find(objects, 'ServiceAccount', 'shop', 'order').automountServiceAccountToken).toBe(false);
-    expect(ofKind(objects, 'ServiceAccount').map(o => o.metadata.name).sort()).toEqual(['order', 'workers']);
+    // Plus the namespace's own `default` account, emitted with its token off (controls.md K8S-09).
+    expect(ofKind(objects, 'ServiceAccount').map(o => o.metadata.name).sort()).toEqual(['default', 'order', 'workers']);
+    expect(find(objects, 'ServiceAccount', 'shop', 'default').automountServiceAccountToken).toBe(false);
   });
 });
 

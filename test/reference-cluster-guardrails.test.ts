@@ -13,9 +13,15 @@ import {
 import { buildReference, BuiltReference } from './support/aws/reference-app';
 import { expectValidManifests } from './support/schema-validator';
 import { ReferenceClusterStack } from '../bin/reference-cluster';
+import { EDITOR_RULES } from '../lib/governance/rbac';
 import { assumedRolePrefix } from '../lib/identity/assumed-role';
 
 const OBJECT_VALUE = 'Custom::AWSCDK-EKS-KubernetesObjectValue';
+/**
+ * Kinds the policy chart applies (controls.md K8S-08) that the managed-objects admission policy's resource rules do not list
+ * yet (lib/governance MANAGED_RESOURCE_RULES): only RBAC keeps tenants from changing them.
+ */
+const NOT_IN_MANAGED_RULES = ['LimitRange', 'ResourceQuota'];
 const CLUSTER_ADMIN = ':eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy';
 
 let ref: BuiltReference;
@@ -251,8 +257,10 @@ describe('dogfooding: every object the reference template applies, against the l
     // Namespaces, PeerAuthentications, AuthorizationPolicies, Services: judged by the constraints.
     expect(judged).toBeGreaterThanOrEqual(20);
     // Every managed object matched the managed-objects policy on CREATE and UPDATE, except the admission policies and bindings
-    // themselves: the API server never runs admission on admission configuration (only RBAC, i.e. cluster admins, guards them).
-    expect(admittedByPolicy).toBeGreaterThanOrEqual(2 * g.objects.filter(o => !isAdmissionConfig(o)).length);
+    // themselves: the API server never runs admission on admission configuration (only RBAC, i.e. cluster admins, guards them),
+    // and the kinds the policy's resource rules do not list yet (guarded by RBAC only, see the next test).
+    const guarded = g.objects.filter(o => !isAdmissionConfig(o) && !NOT_IN_MANAGED_RULES.includes(String(o.kind)));
+    expect(admittedByPolicy).toBeGreaterThanOrEqual(2 * guarded.length);
   });
 
   test('every object the template applies carries the managed-by label, so the managed-objects policy protects it', () => {
@@ -268,6 +276,14 @@ describe('dogfooding: every object the reference template applies, against the l
     const breakGlass: UserInfo = { username: `${render(stack.resolve(stack.platform.breakGlass.usernamePrefix))}alice` };
     const lookAlike: UserInfo = { username: `${deployerOf().username.replace(/\/1700000000000$/, '')}-evil/1` };
     for (const obj of g.objects.filter(o => !isAdmissionConfig(o))) {
+      if (NOT_IN_MANAGED_RULES.includes(String(obj.kind)) && !policyMatches(managed, binding, { operation: 'UPDATE', object: obj, oldObject: obj, userInfo: lookAlike })) {
+        // Not matched by the admission policy yet: the editor Role must not grant any write on the kind.
+        const resource = `${String(obj.kind).toLowerCase()}s`;
+        const writable = EDITOR_RULES.some(r => r.apiGroups.includes('') && r.resources.includes(resource)
+          && r.verbs.some(v => !['get', 'list', 'watch'].includes(v)));
+        expect({ kind: obj.kind, writable }).toEqual({ kind: obj.kind, writable: false });
+        continue;
+      }
       for (const user of [{ username: 'arn:aws:sts::111122223333:assumed-role/ShopEditors/bob', groups: ['zero-trust:shop:editors'] }, lookAlike]) {
         const weak = { ...obj, metadata: { ...(obj.metadata as Json), labels: {} } };
         for (const review of [{ operation: 'UPDATE', object: weak, oldObject: obj }, { operation: 'DELETE', oldObject: obj }] as Review[]) {

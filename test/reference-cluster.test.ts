@@ -58,9 +58,9 @@ function objectsOf(kind: string, namespace?: string): KubeObject[] {
   return embeddedObjects().map(e => e.object).filter(o => o.kind === kind && (namespace === undefined || o.metadata.namespace === namespace));
 }
 
-/** The ServiceAccounts of the declared services (the policy chart's, not aws-cdk-lib's). */
+/** The ServiceAccounts of the declared services (the policy chart's, not aws-cdk-lib's, nor each namespace's token-less `default`: K8S-09). */
 function serviceAccounts(): KubeObject[] {
-  return objectsOf('ServiceAccount').filter(o => o.metadata.labels?.['app.kubernetes.io/managed-by'] === 'cdk-zero-trust-eks')
+  return objectsOf('ServiceAccount').filter(o => o.metadata.labels?.['app.kubernetes.io/managed-by'] === 'cdk-zero-trust-eks' && o.metadata.name !== 'default')
     .sort((a, b) => (`${a.metadata.namespace}/${a.metadata.name}` < `${b.metadata.namespace}/${b.metadata.name}` ? -1 : 1));
 }
 
@@ -475,6 +475,15 @@ describe('IRSA and AWS API egress', () => {
     const [sidecar] = objectsOf('Sidecar', 'analytics');
     expect(sidecar.spec.egress[0].hosts.filter((h: string) => h.includes('amazonaws') || h.includes(URL_SUFFIX)).sort())
       .toEqual([`./*.s3.${REGION}.${URL_SUFFIX}`, `./kms.${REGION}.${URL_SUFFIX}`, `./s3.${REGION}.${URL_SUFFIX}`, `./sts.${REGION}.${URL_SUFFIX}`]);
+  });
+
+  test('K8S-09: each service namespace\'s default ServiceAccount is applied with automountServiceAccountToken: false and no role', () => {
+    const defaults = objectsOf('ServiceAccount').filter(o => o.metadata.name === 'default');
+    expect(defaults.map(o => o.metadata.namespace).sort()).toEqual(['analytics', 'payments', 'shop']);
+    for (const sa of defaults) {
+      expect({ ns: sa.metadata.namespace, automount: sa.automountServiceAccountToken, role: sa.metadata.annotations?.[ROLE_ARN] })
+        .toEqual({ ns: sa.metadata.namespace, automount: false, role: undefined });
+    }
   });
 
   test('every IRSA service gets STS; no other service gets any AWS API egress', () => {

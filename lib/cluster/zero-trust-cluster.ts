@@ -1,4 +1,4 @@
-import { Annotations, Aspects, CfnCondition, CfnElement, CfnJson, CfnOutput, IAspect, Names, NestedStack, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Annotations, Aspects, CfnCondition, CfnElement, CfnJson, CfnOutput, IAspect, Names, NestedStack, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as eks from 'aws-cdk-lib/aws-eks-v2';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -11,6 +11,8 @@ import { ClusterGuardrailsOptions, GuardrailsInstallation } from './guardrails-i
 import { guardrailsProps, rbacManifestObjects } from './guardrails-wiring';
 import { groupManifests, ManifestObject, manifestBytes, stableBucket } from './manifest-groups';
 import { NodeAmi, NodeGroupOptions, nodeLaunchTemplate } from './node-group';
+import { parseIpv4Cidr } from '../checks/cidr';
+import { ZeroTrustChecks } from '../checks/zero-trust-checks';
 import { ZeroTrustKeys } from '../encryption/zero-trust-keys';
 import { AccessGrantOptions, NamespaceAccessGrant } from '../identity/access-grant';
 import { AwsApi } from '../identity/aws-api';
@@ -21,12 +23,25 @@ import { ExternalEndpoint } from '../model/external-endpoint';
 import { MeshPlatformProps } from '../model/platform';
 import { INetworkTiers } from '../network/network-tiers';
 import { SegmentedVpc } from '../network/segmented-vpc';
-import { ZeroTrustPolicyChart } from '../policy/zero-trust-policy-chart';
+import { NamespaceResourceOptions, ZeroTrustPolicyChart } from '../policy/zero-trust-policy-chart';
 
-/** An explicit, named weakening: a public API endpoint, reachable only from the listed CIDRs. */
+/**
+ * An explicit, named weakening: a public API endpoint next to the private one, reachable only from
+ * the listed CIDRs (controls.md EKS-02). The cluster records the opt-out where `ZeroTrustChecks`
+ * (ZT-EKS-1) reads it, and synthesis warns.
+ */
 export interface PublicEndpointOptions {
-  /** Who may reach the public endpoint. Must be non-empty and must not contain 0.0.0.0/0. */
+  /**
+   * Who may reach the public endpoint: literal IPv4 CIDRs (what ZT-EKS-1 can verify). Must be
+   * non-empty and must not contain 0.0.0.0/0, ::/0 or any other /0.
+   */
   readonly allowedCidrs: string[];
+  /**
+   * Why the endpoint must be public, recorded in the cluster resource's Metadata
+   * `cdk-zero-trust-eks:publicEndpointOptOut` (see `ZeroTrustChecks.allowPublicEndpoint`).
+   * @default - a reason naming this prop and the allowed CIDRs
+   */
+  readonly reason?: string;
 }
 
 /** Props of `ZeroTrustCluster`. */
@@ -104,6 +119,11 @@ export interface ZeroTrustClusterProps {
    * @default - trusted by the account root principal (with MFA), 1-hour sessions
    */
   readonly breakGlass?: BreakGlassOptions;
+  /**
+   * The ResourceQuota and LimitRange of every service namespace (controls.md K8S-08).
+   * @default - the defaults of `NamespaceResourceOptions`
+   */
+  readonly namespaceResources?: NamespaceResourceOptions;
 }
 
 const SERVICE_CIDR = '172.20.0.0/16';
@@ -194,6 +214,14 @@ export class ZeroTrustCluster extends Construct {
       albController: { version: eks.AlbControllerVersion.V2_17_1 },
     });
     this.cluster.node.defaultChild!.node.addDependency(this.controlPlaneLogs);
+    if (props.publicEndpoint) {
+      // The named opt-out, where ZeroTrustChecks ZT-EKS-1 reads it; the CIDRs were checked above.
+      const cidrs = props.publicEndpoint.allowedCidrs.join(', ');
+      ZeroTrustChecks.allowPublicEndpoint(this.cluster,
+        props.publicEndpoint.reason ?? `ZeroTrustCluster publicEndpoint: the API endpoint is public, reachable only from ${cidrs}`);
+      Annotations.of(this).addWarningV2('cdk-zero-trust-eks:public-endpoint',
+        `publicEndpoint is set: the EKS API endpoint is reachable from the internet, from ${cidrs} only (controls.md EKS-02).`);
+    }
     if (props.adminRole) {
       this.cluster.grantClusterAdmin('AdminAccess', props.adminRole.roleArn);
     }
@@ -235,12 +263,15 @@ export class ZeroTrustCluster extends Construct {
     const cniRole = this.irsaRole('VpcCniRole', 'kube-system', 'aws-node', [iam.ManagedPolicy.fromAwsManagedPolicyName('AmazonEKS_CNI_Policy')]);
     (cni.node.defaultChild as eks.CfnAddon).addPropertyOverride('ServiceAccountRoleArn', cniRole.roleArn);
 
+    // Pod Security enforce-version is pinned to the cluster's minor version (controls.md K8S-01).
+    const kubernetesVersion = Token.isUnresolved(props.version.version) ? undefined : props.version.version;
     this.mesh = new IstioMesh(this, 'Istio', {
       cluster: this.cluster,
       version: props.istioVersion,
       rootNamespace: props.platform?.rootNamespace,
       gatewayNamespace: props.platform?.ingressGateway?.namespace,
       loadBalancerSubnetIds: this.network.internalLoadBalancerSubnets.map(s => s.subnetId),
+      kubernetesVersion,
     });
     // Helm waits for the charts' pods, so the nodes must exist first; the gateway's LoadBalancer Service
     // needs the AWS Load Balancer Controller (and its webhook) running.
@@ -252,6 +283,8 @@ export class ZeroTrustCluster extends Construct {
     this.policies = new ZeroTrustPolicyChart(new Cdk8sApp(), 'policies', {
       namespace: props.defaultNamespace ?? 'apps',
       platform: props.platform,
+      kubernetesVersion,
+      namespaceResources: props.namespaceResources,
       platformNetwork: {
         controlPlaneCidrs: this.network.controlPlaneCidrs,
         loadBalancerCidrs: this.network.internalLoadBalancerCidrs,
@@ -462,8 +495,28 @@ function checkReplicas(path: string, replicas: number): number {
 
 function checkPublicEndpoint(path: string, options: PublicEndpointOptions): void {
   const cidrs = options.allowedCidrs;
-  if (cidrs.length === 0 || cidrs.some(c => c === '0.0.0.0/0' || c === '::/0')) {
-    throw new Error(`ZeroTrustCluster '${path}': publicEndpoint.allowedCidrs must list the networks that may reach the API and must not contain 0.0.0.0/0 `
-      + `(got ${JSON.stringify(cidrs)}). Fix: name your office or VPN CIDRs, or leave publicEndpoint out for a private endpoint.`);
+  const fix = 'Fix: name your office or VPN CIDRs (literal IPv4, e.g. 203.0.113.0/24), or leave publicEndpoint out for a private endpoint.';
+  if (!Array.isArray(cidrs) || cidrs.length === 0) {
+    throw new Error(`ZeroTrustCluster '${path}': publicEndpoint.allowedCidrs must list the networks that may reach the API; EKS opens an empty list to 0.0.0.0/0 `
+      + `(got ${JSON.stringify(cidrs)}). ${fix}`);
+  }
+  for (const cidr of cidrs) {
+    if (typeof cidr !== 'string' || Token.isUnresolved(cidr)) {
+      throw new Error(`ZeroTrustCluster '${path}': publicEndpoint.allowedCidrs holds ${JSON.stringify(cidr)}, which is not a literal CIDR, so neither the library `
+        + `nor ZeroTrustChecks (ZT-EKS-1) can verify it at synth. ${fix}`);
+    }
+    const range = parseIpv4Cidr(cidr);
+    if (cidr.trim().endsWith('/0') || (range && range.first === 0 && range.last === 2 ** 32 - 1)) {
+      throw new Error(`ZeroTrustCluster '${path}': publicEndpoint.allowedCidrs must not contain ${cidr}, which admits the whole internet `
+        + `(got ${JSON.stringify(cidrs)}). ${fix}`);
+    }
+    if (!range) {
+      throw new Error(`ZeroTrustCluster '${path}': publicEndpoint.allowedCidrs holds '${cidr}', which is not an IPv4 CIDR a.b.c.d/n `
+        + `(ZeroTrustChecks ZT-EKS-1 verifies IPv4 CIDRs only) (got ${JSON.stringify(cidrs)}). ${fix}`);
+    }
+  }
+  if (options.reason !== undefined && options.reason.trim() === '') {
+    throw new Error(`ZeroTrustCluster '${path}': publicEndpoint.reason must say why the endpoint is public (got ${JSON.stringify(options.reason)}). `
+      + 'Fix: give the reason, e.g. \'CI runners outside the VPC until the VPN lands\', or leave reason out for the default.');
   }
 }

@@ -106,9 +106,15 @@ export class ClusterService extends Construct implements IMicroservice, iam.IGra
   private createRole(): iam.Role {
     const svc = this.microservice;
     if (this.identity === WorkloadIdentity.POD_IDENTITY) {
+      // Only the EKS Pod Identity service may assume it (AssumeRole + TagSession), and only on behalf of this
+      // account's cluster: the confused-deputy conditions of controls.md IAM-02.
+      const assumedBy = new iam.PrincipalWithConditions(new iam.ServicePrincipal('pods.eks.amazonaws.com').withSessionTags(), {
+        StringEquals: { 'aws:SourceAccount': Stack.of(this).account },
+        ArnEquals: { 'aws:SourceArn': this.cluster.clusterArn },
+      });
       const role = new iam.Role(this, 'Role', {
         description: `EKS Pod Identity role of ${svc.namespace}/${svc.serviceAccountName}`,
-        assumedBy: new iam.ServicePrincipal('pods.eks.amazonaws.com').withSessionTags(),
+        assumedBy,
       });
       new eks.CfnPodIdentityAssociation(this, 'Association', {
         clusterName: this.cluster.clusterName,

@@ -1,6 +1,19 @@
 import { Duration } from 'aws-cdk-lib';
 import * as eks from 'aws-cdk-lib/aws-eks-v2';
 import { Construct, IDependable } from 'constructs';
+import { podSecurityVersion } from '../policy/render/workload-objects';
+
+/** The annotation on a namespace that records why it enforces less than Pod Security `restricted` (controls.md K8S-01). */
+const POD_SECURITY_REASON_ANNOTATION = 'zero-trust.cdk.io/pod-security-reason';
+
+/** Why the mesh root enforces `baseline` (audit and warn stay `restricted`, so any drift is reported). */
+const ROOT_BASELINE_REASON = 'istiod runs as non-root (uid 1337) with every capability dropped, but the istiod chart leaves the pod '
+  + 'seccompProfile unset by default (pilot.seccompProfile: {}), which Pod Security restricted refuses; baseline is enforced and '
+  + 'restricted is audited and warned, so a violation shows up in the audit log and on every apply.';
+/** Why the Istio CNI node agent's namespace is privileged. */
+const CNI_PRIVILEGED_REASON = 'The Istio CNI node agent (istio-cni-node DaemonSet) runs on the host network with hostPath mounts of the '
+  + 'CNI directories and NET_ADMIN/NET_RAW/SYS_ADMIN, so that application pods need no istio-init container and can run restricted '
+  + '(controls.md IST-08). Nothing else runs here.';
 
 /** Props of `IstioMesh`. */
 export interface IstioMeshProps {
@@ -46,6 +59,12 @@ export interface IstioMeshProps {
    * @default 2
    */
   readonly gatewayReplicas?: number;
+  /**
+   * The cluster's Kubernetes version, e.g. '1.35': the namespaces pin Pod Security
+   * `enforce-version` to `v1.35` (controls.md K8S-01).
+   * @default 'latest'
+   */
+  readonly kubernetesVersion?: string;
 }
 
 /**
@@ -88,20 +107,28 @@ export class IstioMesh extends Construct {
         timeout: Duration.minutes(10),
       });
 
-    // Namespaces first, labelled: only the CNI agent's namespace is privileged (it runs on the host network).
+    // Namespaces first, labelled: only the CNI agent's namespace is privileged (it runs on the host network),
+    // and every namespace that enforces less than restricted says why.
+    const enforceVersion = podSecurityVersion(`IstioMesh '${this.node.path}'`, 'kubernetesVersion', props.kubernetesVersion);
     const namespaces = new eks.KubernetesManifest(this, 'Namespaces', {
       cluster: props.cluster,
       manifest: [
         namespaceObject(root, {
           'pod-security.kubernetes.io/enforce': 'baseline',
+          'pod-security.kubernetes.io/enforce-version': enforceVersion,
           'pod-security.kubernetes.io/warn': 'restricted',
           'pod-security.kubernetes.io/audit': 'restricted',
-        }),
-        namespaceObject(cniNamespace, { 'pod-security.kubernetes.io/enforce': 'privileged' }),
+        }, { [POD_SECURITY_REASON_ANNOTATION]: ROOT_BASELINE_REASON }),
+        namespaceObject(cniNamespace, {
+          'pod-security.kubernetes.io/enforce': 'privileged',
+          'pod-security.kubernetes.io/enforce-version': enforceVersion,
+        }, { [POD_SECURITY_REASON_ANNOTATION]: CNI_PRIVILEGED_REASON }),
         namespaceObject(gatewayNamespace, {
           'istio-injection': 'enabled',
           'pod-security.kubernetes.io/enforce': 'restricted',
-          'pod-security.kubernetes.io/enforce-version': 'latest',
+          'pod-security.kubernetes.io/enforce-version': enforceVersion,
+          'pod-security.kubernetes.io/audit': 'restricted',
+          'pod-security.kubernetes.io/warn': 'restricted',
         }),
       ],
     });
@@ -147,6 +174,10 @@ export class IstioMesh extends Construct {
   }
 }
 
-function namespaceObject(name: string, labels: Record<string, string>): Record<string, unknown> {
-  return { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: { 'app.kubernetes.io/managed-by': 'cdk-zero-trust-eks', ...labels } } };
+function namespaceObject(name: string, labels: Record<string, string>, annotations?: Record<string, string>): Record<string, unknown> {
+  return {
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: { name, labels: { 'app.kubernetes.io/managed-by': 'cdk-zero-trust-eks', ...labels }, ...(annotations ? { annotations } : {}) },
+  };
 }

@@ -10,8 +10,66 @@ import { PlatformNetworkProps } from '../model/platform-network';
 import { validatePlatformNetwork } from '../model/platform-network-validation';
 import { PolicyModel } from '../model/policy-model';
 import { resolvePlatform } from '../model/resolved-platform';
+import { ResolvedNamespaceResources, resolveNamespaceResources } from './render/namespace-resources';
 import { renderPolicies } from './render/policy-renderer';
+import { podSecurityVersion } from './render/workload-objects';
 import { SelfCheck } from './self-check';
+
+/**
+ * What a LimitRange gives every container of a service namespace that sets no resources of its
+ * own (controls.md K8S-08). Containers injected by mutating webhooks (the Istio sidecar) are added
+ * after the LimitRange defaults apply, so they carry their own (Istio's proxy resources).
+ */
+export interface ContainerResourceDefaults {
+  /**
+   * The default CPU request (`defaultRequest.cpu`).
+   * @default '100m'
+   */
+  readonly cpuRequest?: string;
+  /**
+   * The default memory request (`defaultRequest.memory`).
+   * @default '128Mi'
+   */
+  readonly memoryRequest?: string;
+  /**
+   * The default memory limit (`default.memory`): a container past it is OOM-killed instead of
+   * starving its node.
+   * @default '512Mi'
+   */
+  readonly memoryLimit?: string;
+  /**
+   * The default CPU limit (`default.cpu`). Required when the quota limits `limits.cpu`.
+   * @default - none: CPU limits throttle; requests are what the scheduler and the quota count
+   */
+  readonly cpuLimit?: string;
+}
+
+/**
+ * The ResourceQuota and LimitRange every service namespace gets (controls.md K8S-08), so that one
+ * tenant cannot take the shared nodes and pods without resources get requests and a memory limit.
+ */
+export interface NamespaceResourceOptions {
+  /**
+   * Entries of the ResourceQuota's `spec.hard`, merged over the defaults (a key given here replaces
+   * its default; other keys are added). Values are Kubernetes quantities; object counts (`pods`,
+   * `count/...`, `services.*`) are whole numbers. `services.loadbalancers` and `services.nodeports`
+   * must stay '0': only the ingress gateway's namespace exposes Services outside the cluster.
+   * @default { 'requests.cpu': '8', 'requests.memory': '16Gi', 'limits.memory': '48Gi', pods: '50', 'services.loadbalancers': '0', 'services.nodeports': '0' }
+   */
+  readonly quota?: { [resource: string]: string };
+  /**
+   * What the LimitRange gives containers that set no resources.
+   * @default - 100m CPU and 128Mi memory requested, 512Mi memory limit, no CPU limit
+   */
+  readonly containerDefaults?: ContainerResourceDefaults;
+  /**
+   * Emit no ResourceQuota and no LimitRange: a named opt-out (e.g. another tool manages quotas).
+   * The reason is recorded on every service Namespace as the annotation
+   * `zero-trust.cdk.io/namespace-resources-opt-out`. Cannot be combined with `quota` or `containerDefaults`.
+   * @default - every service namespace gets the ResourceQuota and LimitRange
+   */
+  readonly optOutReason?: string;
+}
 
 /** Props of a `ZeroTrustPolicyChart`. */
 export interface ZeroTrustPolicyChartProps extends ChartProps {
@@ -49,6 +107,18 @@ export interface ZeroTrustPolicyChartProps extends ChartProps {
    * @default MeshAccessLogging.ALL_REQUESTS
    */
   readonly accessLogging?: MeshAccessLogging;
+  /**
+   * The Kubernetes version of the cluster the chart is applied to, e.g. '1.35': service namespaces
+   * then pin Pod Security `enforce-version` to `v1.35`, so a control-plane upgrade never changes
+   * what is enforced unannounced (controls.md K8S-01). `ZeroTrustCluster` passes its own version.
+   * @default 'latest' - the Pod Security Standards of whatever version the API server runs
+   */
+  readonly kubernetesVersion?: string;
+  /**
+   * The ResourceQuota and LimitRange of every service namespace (controls.md K8S-08).
+   * @default - the defaults of `NamespaceResourceOptions`
+   */
+  readonly namespaceResources?: NamespaceResourceOptions;
 }
 
 /**
@@ -68,6 +138,8 @@ export class ZeroTrustPolicyChart extends Chart {
   private readonly selfCheck: SelfCheck;
   private readonly platformNetwork?: PlatformNetworkProps;
   private readonly accessLogging: MeshAccessLogging;
+  private readonly podSecurityVersion: string;
+  private readonly namespaceResources: ResolvedNamespaceResources;
 
   constructor(scope: Construct, id: string, props: ZeroTrustPolicyChartProps = {}) {
     // Every rendered object names its namespace itself; the chart's namespace is only the default of addService.
@@ -79,6 +151,8 @@ export class ZeroTrustPolicyChart extends Chart {
     }
     this.platformNetwork = props.platformNetwork;
     this.accessLogging = props.accessLogging ?? MeshAccessLogging.ALL_REQUESTS;
+    this.podSecurityVersion = podSecurityVersion(`ZeroTrustPolicyChart '${id}'`, 'kubernetesVersion', props.kubernetesVersion);
+    this.namespaceResources = resolveNamespaceResources(`ZeroTrustPolicyChart '${id}'`, props.namespaceResources);
     this.model = new PolicyModel({
       owner: `ZeroTrustPolicyChart '${id}'`,
       trustDomain: props.trustDomain ?? 'cluster.local',
@@ -139,7 +213,12 @@ export class ZeroTrustPolicyChart extends Chart {
    */
   public toJson(): any[] {
     this.node.tryRemoveChild('Policies');
-    renderPolicies(new Construct(this, 'Policies'), this.model, this.platformNetwork, this.accessLogging);
+    renderPolicies(new Construct(this, 'Policies'), this.model, {
+      platformNetwork: this.platformNetwork,
+      accessLogging: this.accessLogging,
+      podSecurityVersion: this.podSecurityVersion,
+      namespaceResources: this.namespaceResources,
+    });
     const objects = super.toJson();
     this.selfCheckFindings = verifyDeclaration(this.model, objects, { scraperCidrs: this.platformNetwork?.scraperCidrs ?? [] });
     if (this.selfCheckFindings.length > 0) {

@@ -192,6 +192,8 @@ const RESOURCES: Record<string, string> = {
   Role: 'roles',
   RoleBinding: 'rolebindings',
   Deployment: 'deployments',
+  ResourceQuota: 'resourcequotas',
+  LimitRange: 'limitranges',
 };
 
 function selectorMatches(selector: Json | undefined, labels: Record<string, string>): boolean {

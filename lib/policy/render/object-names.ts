@@ -21,6 +21,12 @@ export const OBJECT_NAMES = {
   peerAuthentication: 'default',
   /** Sidecar: the namespace-wide one. */
   sidecar: 'default',
+  /** The ServiceAccount Kubernetes gives pods that name none (services may not use it, so no service account collides). */
+  defaultServiceAccount: 'default',
+  /** The ResourceQuota of a service namespace. */
+  resourceQuota: 'zero-trust.resource-quota',
+  /** The LimitRange of a service namespace (default requests and limits of containers). */
+  limitRange: 'zero-trust.limit-range',
 } as const;
 
 /** The label every rendered object carries, so guardrails can protect what this library manages. */

@@ -1,10 +1,11 @@
 import { Construct } from 'constructs';
 import { AuthorizationPolicyRenderer } from './authorization-policies';
 import { calleesOfNamespace, compare, egressGrants, ingressGrants, principalRules } from './flows';
+import { NAMESPACE_RESOURCES_OPT_OUT_ANNOTATION, renderNamespaceResources, ResolvedNamespaceResources, resolveNamespaceResources } from './namespace-resources';
 import { NetworkPolicyRenderer } from './network-policies';
 import { MANAGED_BY_LABELS, OBJECT_NAMES } from './object-names';
 import { renderPlatformPolicies } from './platform-policies';
-import { renderNamespace, renderService, renderServiceAccount } from './workload-objects';
+import { renderDefaultServiceAccount, renderNamespace, renderService, renderServiceAccount } from './workload-objects';
 import { ExternalEndpoint } from '../../model/external-endpoint';
 import { Microservice } from '../../model/microservice';
 import { PlatformNetworkProps } from '../../model/platform-network';
@@ -16,13 +17,25 @@ import { Sidecar } from '../istio/sidecar';
 import { AccessLogTelemetry } from '../istio/telemetry';
 import { MeshAccessLogging } from '../mesh-access-logging';
 
+/** What the renderer needs besides the model. */
+export interface RenderOptions {
+  readonly platformNetwork?: PlatformNetworkProps;
+  /** @default MeshAccessLogging.ALL_REQUESTS */
+  readonly accessLogging?: MeshAccessLogging;
+  /** The Pod Security `enforce-version` of service namespaces. @default 'latest' */
+  readonly podSecurityVersion?: string;
+  /** The ResourceQuota and LimitRange of service namespaces. @default - the defaults */
+  readonly namespaceResources?: ResolvedNamespaceResources;
+}
+
 /**
  * Renders a policy model into cdk8s objects under `scope`, in a fixed order: mesh-wide objects,
  * then each namespace (sorted) with its own objects, then its services (sorted by name).
  */
-export function renderPolicies(
-  scope: Construct, model: PolicyModel, platformNetwork?: PlatformNetworkProps, accessLogging: MeshAccessLogging = MeshAccessLogging.ALL_REQUESTS,
-): void {
+export function renderPolicies(scope: Construct, model: PolicyModel, options: RenderOptions = {}): void {
+  const { platformNetwork } = options;
+  const accessLogging = options.accessLogging ?? MeshAccessLogging.ALL_REQUESTS;
+  const resources = options.namespaceResources ?? resolveNamespaceResources(model.owner);
   const p = model.platform;
   const networkPolicies = new NetworkPolicyRenderer(model);
   const authorization = new AuthorizationPolicyRenderer(model);
@@ -50,7 +63,12 @@ export function renderPolicies(
   }
   for (const namespace of model.namespaces) {
     const nsScope = new Construct(scope, `Namespace-${namespace}`);
-    renderNamespace(nsScope, namespace);
+    // A named opt-out of the ResourceQuota and LimitRange shows on the Namespace itself.
+    const optOut: Record<string, string> = resources.optOutReason !== undefined
+      ? { [NAMESPACE_RESOURCES_OPT_OUT_ANNOTATION]: resources.optOutReason }
+      : {};
+    renderNamespace(nsScope, namespace, options.podSecurityVersion ?? 'latest', optOut);
+    renderNamespaceResources(nsScope, namespace, resources);
     new PeerAuthentication(nsScope, 'StrictMtls', {
       metadata: { name: OBJECT_NAMES.peerAuthentication, namespace, labels: MANAGED_BY_LABELS },
       mode: MutualTlsMode.STRICT,
@@ -87,6 +105,9 @@ export function renderPolicies(
       networkPolicies.service(svcScope, service, ingressGrants(model, service), egress.get(service) ?? []);
       authorization.service(svcScope, service, principalRules(model, service));
     }
+    // Last in the namespace: Kubernetes creates `default` as soon as the Namespace exists, and a
+    // client-side `kubectl apply` that still finds it missing would race that creation.
+    renderDefaultServiceAccount(nsScope, namespace);
   }
 }
 
