@@ -3,6 +3,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
+import { ZeroTrustKeys } from '../encryption/zero-trust-keys';
 
 /** Props of an `AlarmTopic`. */
 export interface AlarmTopicProps {
@@ -32,6 +33,7 @@ export class AlarmTopic extends Construct {
       enableKeyRotation: true,
       removalPolicy: RemovalPolicy.RETAIN,
     });
+    ZeroTrustKeys.restrictGrants(this.key);
     this.topic = new sns.Topic(this, 'Topic', { topicName: props.topicName, masterKey: this.key, enforceSSL: true });
 
     // Publishing services of this account only. A publisher to an encrypted topic needs the data key.

@@ -7,6 +7,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { alertManagerDefinition, prometheusRules } from './prometheus-rules';
 import { SCRAPER_USERNAME, scrapeConfiguration, scraperRbac } from './scrape-configuration';
+import { ZeroTrustKeys } from '../encryption/zero-trust-keys';
 
 /** The ports the managed collector reaches on the cluster security group. */
 const SCRAPE_PORTS: ReadonlyArray<[number, string]> = [
@@ -91,11 +92,17 @@ export class ManagedPrometheus extends Construct {
       throw new Error(`${subject}: anomalyFactor must be a finite number above 1 (got ${factor}). Fix: leave it unset for 3.`);
     }
 
-    this.encryptionKey = props.encryptionKey ?? new kms.Key(this, 'Key', {
-      description: 'Encrypts the Amazon Managed Service for Prometheus workspace of cdk-zero-trust-eks',
-      enableKeyRotation: true,
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
+    if (props.encryptionKey) {
+      this.encryptionKey = props.encryptionKey;
+    } else {
+      const key = new kms.Key(this, 'Key', {
+        description: 'Encrypts the Amazon Managed Service for Prometheus workspace of cdk-zero-trust-eks',
+        enableKeyRotation: true,
+        removalPolicy: RemovalPolicy.RETAIN,
+      });
+      ZeroTrustKeys.restrictGrants(key);
+      this.encryptionKey = key;
+    }
     this.workspace = new aps.CfnWorkspace(this, 'Workspace', {
       alias: `${Stack.of(this).stackName}-${id}`.slice(0, 100),
       kmsKeyArn: this.encryptionKey.keyArn,

@@ -16,6 +16,7 @@ import { GUARDDUTY_EKS_RESOURCE_TYPES, responderCode } from './responder-bundle'
 import { RESPONDER_GROUP, responderRbac } from './responder-rbac';
 import { acknowledge } from '../cluster/compliance-acknowledgements';
 import type { ZeroTrustCluster } from '../cluster/zero-trust-cluster';
+import { ZeroTrustKeys } from '../encryption/zero-trust-keys';
 
 /**
  * What the responder does to a compromised pod.
@@ -162,6 +163,7 @@ export class QuarantineResponder extends Construct {
       description: `Quarantine responder of ${cluster.node.path}: decision topic and dead-letter queues`,
       enableKeyRotation: true,
     });
+    ZeroTrustKeys.restrictGrants(this.key);
     // EventBridge and SNS send undeliverable events to the encrypted delivery DLQ themselves (key policy, services only).
     for (const service of ['events.amazonaws.com', 'sns.amazonaws.com']) {
       this.key.addToResourcePolicy(new iam.PolicyStatement({
@@ -301,12 +303,12 @@ export class QuarantineResponder extends Construct {
         + 'targets node22 and is tested on it. Moving to nodejs24.x means changing the runtime and the esbuild target together.',
     }, {
       scope: this.deadLetterQueue,
-      ids: ['AwsSolutions-SQS3'],
-      reason: 'This queue is the dead-letter queue of the responder function.',
+      ids: ['AwsSolutions-SQS3', 'cdk-validator-cfnguard::sqs_dlq_check'],
+      reason: 'This queue is the dead-letter queue of the responder function: a dead-letter queue has no dead-letter queue of its own.',
     }, {
       scope: this.deliveryDeadLetterQueue,
-      ids: ['AwsSolutions-SQS3'],
-      reason: 'This queue is the dead-letter queue of the EventBridge target and the SNS subscriptions.',
+      ids: ['AwsSolutions-SQS3', 'cdk-validator-cfnguard::sqs_dlq_check'],
+      reason: 'This queue is the dead-letter queue of the EventBridge target and the SNS subscriptions: a dead-letter queue has no dead-letter queue of its own.',
     });
   }
 

@@ -123,17 +123,27 @@ describe('QuarantineResponder template', () => {
     }
   });
 
-  test('every acknowledgement under the responder has a reason and is one of the four documented', () => {
+  test('every acknowledgement under the responder has a reason and is one of the six documented', () => {
     const acks = b.responder.node.findAll().flatMap(c => c.node.metadata
       .filter(m => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
       .flatMap(m => Object.entries(m.data as Record<string, string>).map(([id, reason]) => ({ path: c.node.path, id, reason }))));
     expect(acks.map(a => `${a.path.replace('Responder/Quarantine/', '')} ${a.id}`).sort()).toEqual([
       'DeadLetterQueue Annotation::AwsSolutions-SQS3',
+      'DeadLetterQueue cdk-validator-cfnguard::sqs_dlq_check',
       'DeliveryDeadLetterQueue Annotation::AwsSolutions-SQS3',
+      'DeliveryDeadLetterQueue cdk-validator-cfnguard::sqs_dlq_check',
       'Function Annotation::AwsSolutions-L1',
       'Policy Annotation::AwsSolutions-IAM5[Resource::*]',
     ]);
     expect(acks.every(a => a.reason.length > 30)).toBe(true);
+  });
+
+  test('the responder key lets only AWS services create grants (cfn-guard kms_create_grant_aws_service_check)', () => {
+    const [, key] = onlyResource(t, 'AWS::KMS::Key', 'the responder key', (_r, id) => ofResponder(id));
+    expect(key.Properties!.KeyPolicy.Statement).toEqual(expect.arrayContaining([expect.objectContaining({
+      Sid: 'OnlyAwsServicesCreateGrants', Effect: 'Deny', Action: 'kms:CreateGrant',
+      Condition: { BoolIfExists: { 'kms:GrantIsForAWSResource': 'false', 'aws:PrincipalIsAWSService': 'false' } },
+    })]));
   });
 
   test('EventBridge: GuardDuty findings of this EKS cluster at severity >= 7 go to the function, with a DLQ and retries', () => {
