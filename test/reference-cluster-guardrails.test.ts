@@ -13,15 +13,10 @@ import {
 import { buildReference, BuiltReference } from './support/aws/reference-app';
 import { expectValidManifests } from './support/schema-validator';
 import { ReferenceClusterStack } from '../bin/reference-cluster';
-import { EDITOR_RULES } from '../lib/governance/rbac';
 import { assumedRolePrefix } from '../lib/identity/assumed-role';
+import { RESPONDER_GROUP } from '../lib/response/responder-rbac';
 
 const OBJECT_VALUE = 'Custom::AWSCDK-EKS-KubernetesObjectValue';
-/**
- * Kinds the policy chart applies (controls.md K8S-08) that the managed-objects admission policy's resource rules do not list
- * yet (lib/governance MANAGED_RESOURCE_RULES): only RBAC keeps tenants from changing them.
- */
-const NOT_IN_MANAGED_RULES = ['LimitRange', 'ResourceQuota'];
 const CLUSTER_ADMIN = ':eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy';
 
 let ref: BuiltReference;
@@ -130,7 +125,25 @@ describe('OPA Gatekeeper', () => {
     expect(api.spec.egress[0]).toEqual({ to: ['172.20.0.1/32', ...cp].map(cidr => ({ ipBlock: { cidr } })), ports: [{ protocol: 'TCP', port: 443 }] });
     expect(api.spec.egress[1].ports).toEqual([{ protocol: 'UDP', port: 53 }, { protocol: 'TCP', port: 53 }]);
     expect(api.spec.egress).toHaveLength(2);
-    expect(objects[0].metadata.labels['pod-security.kubernetes.io/enforce']).toBe('restricted');
+    expect(objects[0].metadata.labels).toEqual(expect.objectContaining({
+      'pod-security.kubernetes.io/enforce': 'restricted', 'pod-security.kubernetes.io/audit': 'restricted', 'pod-security.kubernetes.io/warn': 'restricted',
+    }));
+    expect(objects[0].metadata.labels['pod-security.kubernetes.io/enforce-version']).toMatch(/^(latest|v1\.\d+)$/);
+  });
+
+  test('K8S-01: every Namespace the template applies pins enforce-version; each that enforces less than restricted records why', () => {
+    const namespaces = allObjects().map(o => o.object as any).filter(o => o.kind === 'Namespace');
+    expect(namespaces.map(n => n.metadata.name)).toContain('gatekeeper-system');
+    for (const ns of namespaces) {
+      const labels = ns.metadata.labels as Record<string, string>;
+      const reason = ns.metadata.annotations?.['zero-trust.cdk.io/pod-security-reason'];
+      expect({ ns: ns.metadata.name, version: /^(latest|v1\.\d+)$/.test(labels['pod-security.kubernetes.io/enforce-version'] ?? '') })
+        .toEqual({ ns: ns.metadata.name, version: true });
+      if (labels['pod-security.kubernetes.io/enforce'] !== 'restricted') {
+        expect({ ns: ns.metadata.name, reason: typeof reason === 'string' && reason.length > 20 }).toEqual({ ns: ns.metadata.name, reason: true });
+      }
+    }
+    expect(namespaces.find(n => n.metadata.name === 'gatekeeper-system').metadata.annotations?.['zero-trust.cdk.io/pod-security-reason']).toBeUndefined();
   });
 
   test('the default registries are this account\'s ECR in this region, the EKS add-on registry, Istio\'s and Gatekeeper\'s images', () => {
@@ -257,9 +270,8 @@ describe('dogfooding: every object the reference template applies, against the l
     // Namespaces, PeerAuthentications, AuthorizationPolicies, Services: judged by the constraints.
     expect(judged).toBeGreaterThanOrEqual(20);
     // Every managed object matched the managed-objects policy on CREATE and UPDATE, except the admission policies and bindings
-    // themselves: the API server never runs admission on admission configuration (only RBAC, i.e. cluster admins, guards them),
-    // and the kinds the policy's resource rules do not list yet (guarded by RBAC only, see the next test).
-    const guarded = g.objects.filter(o => !isAdmissionConfig(o) && !NOT_IN_MANAGED_RULES.includes(String(o.kind)));
+    // themselves: a ValidatingAdmissionPolicy cannot match admission configuration (only RBAC, i.e. cluster admins, guards them).
+    const guarded = g.objects.filter(o => !isAdmissionConfig(o));
     expect(admittedByPolicy).toBeGreaterThanOrEqual(2 * guarded.length);
   });
 
@@ -276,14 +288,6 @@ describe('dogfooding: every object the reference template applies, against the l
     const breakGlass: UserInfo = { username: `${render(stack.resolve(stack.platform.breakGlass.usernamePrefix))}alice` };
     const lookAlike: UserInfo = { username: `${deployerOf().username.replace(/\/1700000000000$/, '')}-evil/1` };
     for (const obj of g.objects.filter(o => !isAdmissionConfig(o))) {
-      if (NOT_IN_MANAGED_RULES.includes(String(obj.kind)) && !policyMatches(managed, binding, { operation: 'UPDATE', object: obj, oldObject: obj, userInfo: lookAlike })) {
-        // Not matched by the admission policy yet: the editor Role must not grant any write on the kind.
-        const resource = `${String(obj.kind).toLowerCase()}s`;
-        const writable = EDITOR_RULES.some(r => r.apiGroups.includes('') && r.resources.includes(resource)
-          && r.verbs.some(v => !['get', 'list', 'watch'].includes(v)));
-        expect({ kind: obj.kind, writable }).toEqual({ kind: obj.kind, writable: false });
-        continue;
-      }
       for (const user of [{ username: 'arn:aws:sts::111122223333:assumed-role/ShopEditors/bob', groups: ['zero-trust:shop:editors'] }, lookAlike]) {
         const weak = { ...obj, metadata: { ...(obj.metadata as Json), labels: {} } };
         for (const review of [{ operation: 'UPDATE', object: weak, oldObject: obj }, { operation: 'DELETE', oldObject: obj }] as Review[]) {
@@ -294,6 +298,53 @@ describe('dogfooding: every object the reference template applies, against the l
       }
       const r: Review = { operation: 'UPDATE', object: obj, oldObject: obj, userInfo: breakGlass };
       expect(evaluatePolicy(managed, r).allowed).toBe(true);
+    }
+  });
+
+  test('every kind the template applies is guarded: the managed-objects policy matches each object on CREATE, UPDATE and DELETE', () => {
+    const g = guardrail();
+    const managed = g.policies.find(p => nameOf(p) === 'zero-trust-managed-objects')!;
+    const binding = g.bindings.find(b => (b.spec as Json).policyName === 'zero-trust-managed-objects')!;
+    const applied = g.objects.filter(o => !isAdmissionConfig(o));
+    const kinds = new Set(applied.map(o => String(o.kind)));
+    // The per-namespace objects of controls.md K8S-08/09 are among them.
+    for (const kind of ['ResourceQuota', 'LimitRange', 'ServiceAccount', 'Namespace', 'NetworkPolicy', 'Role', 'RoleBinding']) expect(kinds).toContain(kind);
+    const unguarded = applied.flatMap(obj => (['CREATE', 'UPDATE', 'DELETE'] as const)
+      .filter(operation => !policyMatches(managed, binding, operation === 'CREATE' ? { operation, object: obj }
+        : operation === 'UPDATE' ? { operation, object: obj, oldObject: obj } : { operation, oldObject: obj }))
+      .map(operation => `${operation} ${String(obj.kind)} ${nameOf(obj)}`));
+    expect(unguarded).toEqual([]);
+  });
+
+  test('the quarantine label with the template\'s identities: the responders group and break-glass sessions may set it and delete a labelled pod; others may not', () => {
+    const g = guardrail();
+    const policy = g.policies.find(p => nameOf(p) === 'zero-trust-quarantine-label')!;
+    const binding = g.bindings.find(b => (b.spec as Json).policyName === 'zero-trust-quarantine-label')!;
+    const judge = (review: Review) => {
+      expect(policyMatches(policy, binding, review)).toBe(true);
+      return evaluatePolicy(policy, review);
+    };
+    const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'order-7d9f', namespace: 'shop', labels: { app: 'order' } }, spec: {} };
+    const quarantined = { ...pod, metadata: { ...pod.metadata, labels: { ...pod.metadata.labels, 'zero-trust.cdk.io/quarantine': 'true' } } };
+    const responder: UserInfo = { username: 'arn:aws:sts::123456789012:assumed-role/Responder/1700000000000', groups: [RESPONDER_GROUP, 'system:authenticated'] };
+    const breakGlass: UserInfo = { username: `${render(stack.resolve(stack.platform.breakGlass.usernamePrefix))}alice`, groups: ['system:authenticated'] };
+    const authenticated: UserInfo = { username: 'arn:aws:sts::123456789012:assumed-role/Auditor/eve', groups: ['system:authenticated'] };
+    const editor: UserInfo = { username: 'arn:aws:sts::123456789012:assumed-role/ShopEditors/bob', groups: ['zero-trust:shop:editors', 'system:authenticated'] };
+    const add: Review = { operation: 'UPDATE', object: quarantined, oldObject: pod };
+    const remove: Review = { operation: 'UPDATE', object: pod, oldObject: quarantined };
+    const del: Review = { operation: 'DELETE', oldObject: quarantined };
+    for (const user of [responder, breakGlass]) {
+      for (const review of [add, remove, del]) expect(judge({ ...review, userInfo: user }).allowed).toBe(true);
+    }
+    for (const user of [authenticated, editor, deployerOf()]) {
+      for (const review of [add, remove, del]) {
+        const verdict = judge({ ...review, userInfo: user });
+        expect(verdict.allowed).toBe(false);
+        expect(verdict.messages[0]).toMatch(/^Pod shop\/order-7d9f.*Fix: /);
+      }
+    }
+    for (const username of ['system:serviceaccount:kube-system:replicaset-controller', 'system:node:ip-10-0-1-23.eu-west-1.compute.internal']) {
+      expect(judge({ ...del, userInfo: { username } }).allowed).toBe(true);
     }
   });
 

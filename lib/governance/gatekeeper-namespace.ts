@@ -6,6 +6,7 @@
  */
 import { KubeObject } from './rbac';
 import { MANAGED_BY_LABEL } from './zero-trust-guardrails';
+import { podSecurityVersion } from '../policy/render/workload-objects';
 
 /** What the Gatekeeper namespace objects need to know. @internal */
 export interface GatekeeperNamespaceSpec {
@@ -18,7 +19,22 @@ export interface GatekeeperNamespaceSpec {
   readonly webhookPort: number;
   /** The labels of the webhook (controller-manager) pods. */
   readonly webhookPodLabels: Record<string, string>;
+  /**
+   * The cluster's Kubernetes version, e.g. '1.35': Pod Security `enforce-version` is pinned to
+   * `v1.35`, like every other namespace of the library (controls.md K8S-01).
+   * @default 'latest'
+   */
+  readonly kubernetesVersion?: string;
 }
+
+/**
+ * The Pod Security level of Gatekeeper's namespace, in every mode. The chart's pods (controller
+ * manager, audit, the CRD upgrade hook) run as non-root (uid 1000 / 65532), drop ALL capabilities,
+ * forbid privilege escalation, use a read-only root filesystem and, with the chart's
+ * `enableRuntimeDefaultSeccompProfile: true`, the RuntimeDefault seccomp profile: `restricted`
+ * holds, so no `zero-trust.cdk.io/pod-security-reason` is recorded.
+ */
+export const GATEKEEPER_POD_SECURITY = 'restricted';
 
 /**
  * The label with which Gatekeeper's webhook skips a namespace. Not set: the chart already excludes its
@@ -33,6 +49,7 @@ function meta(namespace: string, name: string): KubeObject {
 /** The Namespace and its NetworkPolicies, in apply order. */
 export function gatekeeperNamespaceObjects(spec: GatekeeperNamespaceSpec): KubeObject[] {
   const ns = spec.namespace;
+  const enforceVersion = podSecurityVersion(`Gatekeeper namespace '${ns}'`, 'kubernetesVersion', spec.kubernetesVersion);
   const cidrs = [...new Set(spec.controlPlaneCidrs)].sort();
   return [
     {
@@ -42,10 +59,11 @@ export function gatekeeperNamespaceObjects(spec: GatekeeperNamespaceSpec): KubeO
         name: ns,
         labels: {
           [MANAGED_BY_LABEL.key]: MANAGED_BY_LABEL.value,
-          // Gatekeeper's pods run as non-root with a read-only root filesystem and drop ALL: restricted holds.
-          'pod-security.kubernetes.io/enforce': 'restricted',
-          'pod-security.kubernetes.io/audit': 'restricted',
-          'pod-security.kubernetes.io/warn': 'restricted',
+          // Gatekeeper's pods meet restricted (GATEKEEPER_POD_SECURITY); enforce-version is the cluster's minor.
+          'pod-security.kubernetes.io/enforce': GATEKEEPER_POD_SECURITY,
+          'pod-security.kubernetes.io/enforce-version': enforceVersion,
+          'pod-security.kubernetes.io/audit': GATEKEEPER_POD_SECURITY,
+          'pod-security.kubernetes.io/warn': GATEKEEPER_POD_SECURITY,
         },
       },
     },

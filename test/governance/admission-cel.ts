@@ -28,6 +28,12 @@ export interface Review {
   readonly object?: Json;
   readonly oldObject?: Json;
   readonly userInfo?: UserInfo;
+  /**
+   * The subresource of the request (`status`, `eviction`, `scale`), if any. A rule's `pods` matches
+   * only the main resource and a lone wildcard every main resource; subresources match only rules that
+   * name them (`pods/eviction`, or a wildcard after or before the slash).
+   */
+  readonly subResource?: string;
 }
 
 export interface Verdict {
@@ -191,6 +197,8 @@ const RESOURCES: Record<string, string> = {
   EndpointSlice: 'endpointslices',
   Role: 'roles',
   RoleBinding: 'rolebindings',
+  ClusterRole: 'clusterroles',
+  ClusterRoleBinding: 'clusterrolebindings',
   Deployment: 'deployments',
   ResourceQuota: 'resourcequotas',
   LimitRange: 'limitranges',
@@ -224,8 +232,14 @@ export function policyMatches(policy: Json, binding: Json, review: Review): bool
   if (resource === undefined) throw new Error(`add ${String(obj.kind)} to RESOURCES`);
   const rules = constraints.resourceRules as { apiGroups: string[]; operations: string[]; resources: string[] }[];
   const group = groupOf(obj.apiVersion);
+  const sub = review.subResource;
+  const resourceMatches = (listed: string) => {
+    const [main, subresource] = listed.split('/');
+    if (subresource === undefined) return sub === undefined && (main === resource || main === '*');
+    return sub !== undefined && (main === resource || main === '*') && (subresource === sub || subresource === '*');
+  };
   const ruleMatches = rules.some(r => (r.apiGroups.includes(group) || r.apiGroups.includes('*')) && r.operations.includes(review.operation)
-    && (r.resources.includes(resource) || r.resources.includes('*')));
+    && r.resources.some(resourceMatches));
   if (!ruleMatches) return false;
   const selector = constraints.objectSelector as Json | undefined;
   if (!selectorMatches(selector, labelsOf(review.object)) && !selectorMatches(selector, labelsOf(review.oldObject))) return false;

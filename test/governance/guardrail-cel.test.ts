@@ -4,8 +4,9 @@
  */
 import { Testing } from 'cdk8s';
 import { constraintMatches, evaluateConstraint, evaluatePolicy, Json, outcomes, policyMatches, Review, UserInfo, Verdict } from './admission-cel';
-import { compliantCronJob, compliantDeployment, compliantPod, ECR, podSpecOf, synthGuardrails, weaken } from './fixtures';
+import { compliantCronJob, compliantDeployment, compliantPod, ECR, GUARDRAIL_PROPS, podSpecOf, synthGuardrails, weaken } from './fixtures';
 import { ShopPolicies } from '../../examples/shop/shop';
+import { RESPONDER_GROUP } from '../../lib/response/responder-rbac';
 
 const objects = synthGuardrails();
 const templates = objects.filter(o => o.kind === 'ConstraintTemplate');
@@ -15,8 +16,6 @@ const bindings = objects.filter(o => o.kind === 'ValidatingAdmissionPolicyBindin
 const shop = Testing.synth(new ShopPolicies(Testing.app(), 'shop')) as Json[];
 
 const nameOf = (o: Json) => String((o.metadata as Json).name);
-/** Kinds the chart emits that the managed-objects admission policy does not match yet (see lib/governance MANAGED_RESOURCE_RULES). */
-const NOT_IN_MANAGED_RULES = ['LimitRange', 'ResourceQuota'];
 const find = (kind: string, namespace: string, name: string) =>
   shop.find(o => o.kind === kind && (o.metadata as Json).namespace === namespace && nameOf(o) === name) as Json;
 
@@ -244,6 +243,114 @@ describe('8. the quarantine label (ValidatingAdmissionPolicy)', () => {
   });
 });
 
+describe('8. the quarantine label with the cluster\'s identities: the responders group, break-glass role sessions', () => {
+  // What ZeroTrustCluster gives the guardrails (lib/cluster/guardrails-wiring.ts): groups for the responder, username prefixes for break-glass.
+  const clusterObjects = synthGuardrails({
+    ...GUARDRAIL_PROPS,
+    responders: { groups: [RESPONDER_GROUP] },
+    breakGlass: { usernamePrefixes: ['arn:aws:sts::111122223333:assumed-role/BreakGlass/'] },
+  });
+  const policy = clusterObjects.find(o => o.kind === 'ValidatingAdmissionPolicy' && nameOf(o) === 'zero-trust-quarantine-label')!;
+  const binding = clusterObjects.find(o => o.kind === 'ValidatingAdmissionPolicyBinding' && nameOf(o) === 'zero-trust-quarantine-label')!;
+  const quarantine = (review: Review) => (policyMatches(policy, binding, review) ? evaluatePolicy(policy, review) : undefined);
+  const Q = 'zero-trust.cdk.io/quarantine';
+  const pod = compliantPod();
+  const quarantined = weaken(pod, o => { o.metadata.labels[Q] = 'true'; });
+  const changed = weaken(quarantined, o => { o.metadata.labels[Q] = 'false'; });
+  const session = (role: string, name: string, groups: string[]): UserInfo => ({ username: `arn:aws:sts::111122223333:assumed-role/${role}/${name}`, groups });
+  const responder = session('ZeroTrustResponder', '1700000000000', [RESPONDER_GROUP, 'system:authenticated']);
+  const breakGlass = session('BreakGlass', 'alice', ['system:authenticated']);
+  const authenticated = session('Auditor', 'eve', ['system:authenticated']);
+  const editor = session('ShopEditors', 'bob', ['zero-trust:shop:editors', 'system:authenticated']);
+  const lookAlikes: UserInfo[] = [
+    session('Responder', 'mallory', ['zero-trust:responders-evil', 'system:authenticated']),
+    { username: RESPONDER_GROUP, groups: ['system:authenticated'] },
+    session('BreakGlassX', 'mallory', ['system:authenticated']),
+  ];
+  const labelChanges: [string, Review][] = [
+    ['add', { operation: 'UPDATE', object: quarantined, oldObject: pod }],
+    ['remove', { operation: 'UPDATE', object: pod, oldObject: quarantined }],
+    ['change', { operation: 'UPDATE', object: changed, oldObject: quarantined }],
+    ['create with', { operation: 'CREATE', object: quarantined }],
+  ];
+
+  test('the responders group is what the responder RBAC binds', () => {
+    expect(RESPONDER_GROUP).toBe('zero-trust:responders');
+    expect(JSON.stringify((policy.spec as Json).variables)).toContain('g in [\\"zero-trust:responders\\"]');
+  });
+  test.each(labelChanges)('a member of zero-trust:responders and a break-glass session may %s the label', (_what, review) => {
+    for (const user of [responder, breakGlass]) {
+      expect(quarantine({ ...review, userInfo: user })?.allowed).toBe(true);
+    }
+  });
+  test.each(labelChanges)('a user in system:authenticated only, a tenant editor and look-alikes may not %s the label', (_what, review) => {
+    for (const user of [authenticated, editor, ...lookAlikes]) {
+      const verdict = quarantine({ ...review, userInfo: user });
+      expect({ user: user.username, allowed: verdict?.allowed }).toEqual({ user: user.username, allowed: false });
+      expect(verdict?.messages[0]).toContain(`Pod shop/order-7d9f: ${user.username} may not change the quarantine label ${Q}`);
+      expect(verdict?.messages[0]).toContain('Fix:');
+    }
+  });
+
+  test('a tenant (or any non-system identity) may not delete a quarantined pod: the message names the pod and the fix', () => {
+    for (const user of [editor, authenticated, ...lookAlikes, { username: 'system:serviceaccount:shop:order', groups: ['system:serviceaccounts'] },
+      { username: 'system:serviceaccount:kube-systemx:evil' }, { username: 'arn:aws:sts::111122223333:assumed-role/KubectlRole/handler' }]) {
+      const verdict = quarantine({ operation: 'DELETE', oldObject: quarantined, userInfo: user });
+      expect({ user: user.username, allowed: verdict?.allowed }).toEqual({ user: user.username, allowed: false });
+      expect(verdict?.messages).toEqual([`Pod shop/order-7d9f is quarantined (${Q}=true); ${user.username} may not delete it: that ends the quarantine`
+        + ' (a replacement pod carries no label) and destroys the evidence. Fix: leave the pod for the investigation; the incident responder or'
+        + ' break-glass releases or deletes it.']);
+    }
+  });
+  test('the responders and break-glass may delete a quarantined pod; pods without the label are not judged', () => {
+    for (const user of [responder, breakGlass]) {
+      expect(quarantine({ operation: 'DELETE', oldObject: quarantined, userInfo: user })?.allowed).toBe(true);
+    }
+    expect(quarantine({ operation: 'DELETE', oldObject: pod, userInfo: editor })).toBeUndefined();
+  });
+  test.each([
+    ['the ReplicaSet controller (scale-down, rollout)', 'system:serviceaccount:kube-system:replicaset-controller', []],
+    ['the StatefulSet controller', 'system:serviceaccount:kube-system:statefulset-controller', []],
+    ['the garbage collector (owner deleted)', 'system:serviceaccount:kube-system:generic-garbage-collector', []],
+    ['the namespace controller (namespace deleted)', 'system:serviceaccount:kube-system:namespace-controller', []],
+    ['the pod garbage collector (node gone)', 'system:serviceaccount:kube-system:pod-garbage-collector', []],
+    ['the node lifecycle controller (NoExecute taints)', 'system:serviceaccount:kube-system:node-controller', []],
+    ['the kubelet (final removal after graceful termination)', 'system:node:ip-10-0-1-23.eu-west-1.compute.internal', ['system:nodes', 'system:authenticated']],
+    ['the scheduler (preemption)', 'system:kube-scheduler', []],
+  ])('%s may delete a quarantined pod, but not change its label', (_who, username, groups) => {
+    const user: UserInfo = { username, groups };
+    expect(quarantine({ operation: 'DELETE', oldObject: quarantined, userInfo: user })?.allowed).toBe(true);
+    expect(quarantine({ operation: 'UPDATE', object: pod, oldObject: quarantined, userInfo: user })?.allowed).toBe(false);
+  });
+  test('the responder\'s scale-down: label (responder), graceful delete (ReplicaSet controller), final delete (kubelet) are all admitted', () => {
+    expect(quarantine({ operation: 'UPDATE', object: quarantined, oldObject: pod, userInfo: responder })?.allowed).toBe(true);
+    const terminating = weaken(quarantined, o => { o.metadata.deletionTimestamp = '2026-01-01T00:00:00Z'; });
+    expect(quarantine({ operation: 'DELETE', oldObject: quarantined, userInfo: { username: 'system:serviceaccount:kube-system:replicaset-controller' } })?.allowed).toBe(true);
+    expect(quarantine({ operation: 'DELETE', oldObject: terminating, userInfo: { username: 'system:node:ip-10-0-1-23.eu-west-1.compute.internal', groups: ['system:nodes'] } })?.allowed)
+      .toBe(true);
+  });
+  test('evictions (node drains, node group updates) and status writes are not judged: the policy matches the pods resource only', () => {
+    const eviction = { ...quarantined, metadata: (quarantined.metadata as Json) };
+    for (const user of [editor, { username: 'eks:node-manager' }]) {
+      expect(quarantine({ operation: 'CREATE', subResource: 'eviction', object: eviction, userInfo: user })).toBeUndefined();
+    }
+    expect(quarantine({
+      operation: 'UPDATE',
+      subResource: 'status',
+      object: quarantined,
+      oldObject: quarantined,
+      userInfo: { username: 'system:node:ip-10-0-1-23.eu-west-1.compute.internal' },
+    })).toBeUndefined();
+    expect((policy.spec as any).matchConstraints.resourceRules).toEqual([{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE', 'DELETE'], resources: ['pods'] }]);
+  });
+  test('other updates of a quarantined pod by anyone (e.g. the garbage collector orphaning it) are admitted', () => {
+    const orphaned = weaken(quarantined, o => { o.metadata.ownerReferences = []; o.metadata.labels.team = 'x'; });
+    for (const user of [editor, { username: 'system:serviceaccount:kube-system:generic-garbage-collector' }]) {
+      expect(quarantine({ operation: 'UPDATE', object: orphaned, oldObject: quarantined, userInfo: user })?.allowed).toBe(true);
+    }
+  });
+});
+
 describe('9. managed objects change only through the deployer and break-glass (ValidatingAdmissionPolicy)', () => {
   const pa = find('PeerAuthentication', 'shop', 'default');
   const np = find('NetworkPolicy', 'shop', 'zero-trust.default-deny');
@@ -251,15 +358,67 @@ describe('9. managed objects change only through the deployer and break-glass (V
   const breakGlass: UserInfo = { username: 'alice', groups: ['zero-trust:break-glass'] };
   const tenant: UserInfo = { username: 'arn:aws:sts::111122223333:assumed-role/KubectlRoleX/handler', groups: ['system:authenticated'] };
   const loosened = weaken(pa, o => { o.spec.mtls.mode = 'PERMISSIVE'; });
-  test('every object of the seed scenario may be created, updated and deleted by the deployer', () => {
+  const quota = find('ResourceQuota', 'shop', 'zero-trust.resource-quota');
+  const limits = find('LimitRange', 'shop', 'zero-trust.limit-range');
+  const sa = find('ServiceAccount', 'shop', 'default');
+  test('every object of the seed scenario is matched (every kind the chart emits is guarded) and may be created, updated and deleted by the deployer', () => {
+    expect(new Set(shop.map(o => o.kind))).toEqual(new Set(['Namespace', 'ResourceQuota', 'LimitRange', 'ServiceAccount', 'Service', 'NetworkPolicy',
+      'PeerAuthentication', 'AuthorizationPolicy', 'Sidecar', 'Telemetry']));
     for (const obj of shop) {
+      expect(((obj.metadata as Json).labels as Record<string, string>)['app.kubernetes.io/managed-by']).toBe('cdk-zero-trust-eks');
       for (const review of [{ operation: 'CREATE', object: obj }, { operation: 'UPDATE', object: obj, oldObject: obj }, { operation: 'DELETE', oldObject: obj }] as Review[]) {
-        const verdict = admission('zero-trust-managed-objects', { ...review, userInfo: deployer });
-        // ResourceQuota and LimitRange are not (yet) in the policy's resource rules: only RBAC keeps tenants from them.
-        if (verdict === undefined && NOT_IN_MANAGED_RULES.includes(String(obj.kind))) continue;
-        expect(verdict?.allowed).toBe(true);
+        const ref = `${review.operation} ${String(obj.kind)} ${nameOf(obj)}`;
+        expect({ ref, allowed: admission('zero-trust-managed-objects', { ...review, userInfo: deployer })?.allowed })
+          .toEqual({ ref, allowed: true });
       }
     }
+  });
+  test('a tenant may not raise the ResourceQuota, drop the LimitRange defaults, mount the default account\'s token, or delete any of them', () => {
+    const raised = weaken(quota, o => { o.spec.hard = { ...o.spec.hard, 'limits.memory': '10Ti' }; });
+    const update = admission('zero-trust-managed-objects', { operation: 'UPDATE', object: raised, oldObject: quota, userInfo: tenant });
+    expect(update?.allowed).toBe(false);
+    expect(update?.messages[0]).toContain(`ResourceQuota shop/${nameOf(quota)} is managed by cdk-zero-trust-eks`);
+    expect(update?.messages[0]).toContain('Fix:');
+    const unlimited = weaken(limits, o => { o.spec.limits = []; });
+    expect(admission('zero-trust-managed-objects', { operation: 'UPDATE', object: unlimited, oldObject: limits, userInfo: tenant })?.allowed).toBe(false);
+    const mounting = weaken(sa, o => { (o as Json).automountServiceAccountToken = true; });
+    expect(admission('zero-trust-managed-objects', { operation: 'UPDATE', object: mounting, oldObject: sa, userInfo: tenant })?.messages[0])
+      .toContain('ServiceAccount shop/default is managed by cdk-zero-trust-eks');
+    for (const obj of [quota, limits, sa]) {
+      const verdict = admission('zero-trust-managed-objects', { operation: 'DELETE', oldObject: obj, userInfo: tenant });
+      expect(verdict?.allowed).toBe(false);
+      expect(verdict?.messages[0]).toContain(`${String(obj.kind)} shop/${nameOf(obj)}`);
+    }
+  });
+  test('Kubernetes controllers keep working: namespace deletion removes them, quota usage is written to /status, the default account is re-created unlabelled', () => {
+    for (const username of ['system:serviceaccount:kube-system:namespace-controller', 'system:serviceaccount:kube-system:generic-garbage-collector']) {
+      for (const obj of [quota, limits, sa]) {
+        expect(admission('zero-trust-managed-objects', { operation: 'DELETE', oldObject: obj, userInfo: { username } })?.allowed).toBe(true);
+      }
+    }
+    // The resource quota controller (and the quota admission plugin) write usage through the status subresource only.
+    const used = weaken(quota, o => { o.status = { hard: o.spec.hard, used: { pods: '3' } }; });
+    expect(admission('zero-trust-managed-objects', {
+      operation: 'UPDATE', subResource: 'status', object: used, oldObject: quota, userInfo: { username: 'system:serviceaccount:kube-system:resourcequota-controller' },
+    })).toBeUndefined();
+    // The serviceaccounts controller re-creates a deleted `default` account without the label: not matched, so never refused.
+    const recreated = weaken(sa, o => { delete o.metadata.labels; delete (o as Json).automountServiceAccountToken; });
+    expect(admission('zero-trust-managed-objects', {
+      operation: 'CREATE', object: recreated, userInfo: { username: 'system:serviceaccount:kube-system:service-account-controller' },
+    })).toBeUndefined();
+    // On Kubernetes >= 1.24 the tokens controller updates a ServiceAccount only to drop a deleted token Secret from its
+    // `secrets` list; the library's accounts list none, so it never writes them.
+    for (const account of shop.filter(o => o.kind === 'ServiceAccount')) {
+      expect({ name: nameOf(account), secrets: account.secrets, automount: account.automountServiceAccountToken })
+        .toEqual({ name: nameOf(account), secrets: undefined, automount: false });
+    }
+    // But any other change by a controller identity is still refused.
+    expect(admission('zero-trust-managed-objects', {
+      operation: 'UPDATE',
+      object: weaken(sa, o => { o.secrets = [{ name: 'x' }]; }),
+      oldObject: sa,
+      userInfo: { username: 'system:serviceaccount:kube-system:namespace-controller' },
+    })?.allowed).toBe(false);
   });
   test('a tenant may not update, unlabel, delete or forge a managed object (a prefix look-alike is not the deployer)', () => {
     const update = admission('zero-trust-managed-objects', { operation: 'UPDATE', object: loosened, oldObject: pa, userInfo: tenant });
@@ -313,8 +472,9 @@ test('every validation of every template and admission policy both admitted and 
     ...templates.map(t => ({ id: nameOf(t), count: (t.spec as any).targets[0].code[0].source.validations as unknown[] })),
     ...policies.map(p => ({ id: nameOf(p), count: (p.spec as Json).validations as unknown[] })),
   ].flatMap(({ id, count }) => count.map((_, i) => `${id}#${i}`));
-  // namespace 1, peer authentication 2, authorization 3, service 1, service account 2, host 4, registries 1; two admission policies 1 each
-  expect(expected.length).toBe(16);
+  // namespace 1, peer authentication 2, authorization 3, service 1, service account 2, host 4, registries 1;
+  // quarantine label 2 (label change, delete), managed objects 1
+  expect(expected.length).toBe(17);
   const missing = expected.filter(key => !(outcomes.get(key)?.admitted && outcomes.get(key)?.denied));
   expect(missing).toEqual([]);
 });

@@ -52,16 +52,15 @@ describe.each([['the defaults', undefined], ['the named opt-out', 'quotas are ma
     expect(judged).toBeGreaterThanOrEqual(2);
   });
 
-  test('the deployer may create and update each of them', () => {
+  test('each of them is guarded by the managed-objects policy, and the deployer may create, update and delete it', () => {
+    expect(new Set(objects.map(o => o.kind))).toEqual(new Set(optOut ? ['Namespace', 'ServiceAccount'] : NEW_KINDS));
     for (const obj of objects) {
-      for (const review of [{ operation: 'CREATE', object: obj }, { operation: 'UPDATE', object: obj, oldObject: obj }] as Review[]) {
-        const verdict = managedObjects({ ...review, userInfo: deployer });
-        expect({ ref: `${String(obj.kind)} ${nameOf(obj)}`, allowed: verdict?.allowed ?? true })
-          .toEqual({ ref: `${String(obj.kind)} ${nameOf(obj)}`, allowed: true });
+      for (const review of [{ operation: 'CREATE', object: obj }, { operation: 'UPDATE', object: obj, oldObject: obj }, { operation: 'DELETE', oldObject: obj }] as Review[]) {
+        const ref = `${review.operation} ${String(obj.kind)} ${nameOf(obj)}`;
+        // undefined (not matched) would mean a tenant could change it unjudged.
+        expect({ ref, allowed: managedObjects({ ...review, userInfo: deployer })?.allowed }).toEqual({ ref, allowed: true });
       }
     }
-    // Namespaces and ServiceAccounts are guarded by it (and so judged here).
-    expect(objects.filter(o => managedObjects({ operation: 'CREATE', object: o, userInfo: deployer }) !== undefined).length).toBeGreaterThanOrEqual(4);
   });
 });
 
@@ -75,6 +74,20 @@ describe('a tenant may not loosen them', () => {
     expect(update?.allowed).toBe(false);
     expect(update?.messages[0]).toContain('ServiceAccount shop/default is managed by cdk-zero-trust-eks');
     expect(managedObjects({ operation: 'DELETE', oldObject: sa, userInfo: tenant })?.allowed).toBe(false);
+  });
+
+  test('raising the ResourceQuota or removing the LimitRange is denied, naming the object and the fix', () => {
+    const quota = find(objects, 'ResourceQuota', 'payments', 'zero-trust.resource-quota');
+    const limits = find(objects, 'LimitRange', 'payments', 'zero-trust.limit-range');
+    const raised = weaken(quota, o => { o.spec.hard = { ...o.spec.hard, pods: '100000' }; });
+    const update = managedObjects({ operation: 'UPDATE', object: raised, oldObject: quota, userInfo: tenant });
+    expect(update?.allowed).toBe(false);
+    expect(update?.messages[0]).toMatch(/^ResourceQuota payments\/zero-trust\.resource-quota is managed by cdk-zero-trust-eks; .* may not UPDATE it\. Fix: /);
+    const removal = managedObjects({ operation: 'DELETE', oldObject: limits, userInfo: tenant });
+    expect(removal?.allowed).toBe(false);
+    expect(removal?.messages[0]).toContain('LimitRange payments/zero-trust.limit-range is managed by cdk-zero-trust-eks');
+    // A look-alike created by a tenant with the managed-by label is refused too (a second, looser quota).
+    expect(managedObjects({ operation: 'CREATE', object: weaken(raised, o => { o.metadata.name = 'mine'; }), userInfo: tenant })?.allowed).toBe(false);
   });
 
   test('the editor Role grants no write on ResourceQuotas, LimitRanges or ServiceAccounts', () => {

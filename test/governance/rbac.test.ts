@@ -1,6 +1,7 @@
 /** The library's own RBAC and Gatekeeper namespace objects (Kubernetes layer): least privilege, schema, labels. */
-import { GATEKEEPER_IGNORE_LABEL, gatekeeperNamespaceObjects } from '../../lib/governance/gatekeeper-namespace';
+import { GATEKEEPER_IGNORE_LABEL, GATEKEEPER_POD_SECURITY, gatekeeperNamespaceObjects } from '../../lib/governance/gatekeeper-namespace';
 import { checkApiRules, EDITOR_RULES, editorObjects, serviceAccountObjects } from '../../lib/governance/rbac';
+import { podSecurityVersion } from '../../lib/policy/render/workload-objects';
 import { expectValidManifests } from '../support/schema-validator';
 
 const FORBIDDEN = ['networkpolicies', 'secrets', 'pods/exec', 'pods/attach', 'pods/portforward', 'pods/proxy', 'serviceaccounts/token',
@@ -41,6 +42,42 @@ describe('Gatekeeper namespace', () => {
     for (const o of objects) expect(o.metadata.labels['app.kubernetes.io/managed-by']).toBe('cdk-zero-trust-eks');
     expect(objects[0].metadata.labels[GATEKEEPER_IGNORE_LABEL]).toBeUndefined();
     expect(objects[0].metadata.labels['pod-security.kubernetes.io/enforce']).toBe('restricted');
+  });
+
+  const pinned = (kubernetesVersion?: string) => gatekeeperNamespaceObjects({
+    namespace: 'gatekeeper-system',
+    controlPlaneCidrs: ['10.0.68.192/28'],
+    apiServerServiceCidr: '172.20.0.1/32',
+    webhookPort: 8443,
+    webhookPodLabels: { 'control-plane': 'controller-manager' },
+    kubernetesVersion,
+  })[0] as any;
+
+  test('K8S-01: enforce, audit and warn restricted, enforce-version pinned to the cluster minor like every other namespace; no reason needed', () => {
+    for (const [version, expected] of [['1.35', 'v1.35'], ['v1.34.2', 'v1.34'], ['latest', 'latest'], [undefined, 'latest']] as const) {
+      const ns = pinned(version);
+      expect({ version, labels: ns.metadata.labels }).toEqual({
+        version,
+        labels: {
+          'app.kubernetes.io/managed-by': 'cdk-zero-trust-eks',
+          'pod-security.kubernetes.io/enforce': 'restricted',
+          'pod-security.kubernetes.io/enforce-version': expected,
+          'pod-security.kubernetes.io/audit': 'restricted',
+          'pod-security.kubernetes.io/warn': 'restricted',
+        },
+      });
+      // Only a namespace that enforces less than restricted records zero-trust.cdk.io/pod-security-reason.
+      expect(ns.metadata.annotations).toBeUndefined();
+    }
+    expect(GATEKEEPER_POD_SECURITY).toBe('restricted');
+    expectValidManifests([pinned('1.35')]);
+    // The same pin as the service namespaces and the Istio namespaces of a 1.35 cluster.
+    expect(pinned('1.35').metadata.labels['pod-security.kubernetes.io/enforce-version']).toBe(podSecurityVersion('x', 'kubernetesVersion', '1.35'));
+  });
+
+  test('a malformed Kubernetes version is refused, naming the namespace, the field, the value and the fix', () => {
+    expect(() => pinned('1.35-eks')).toThrow(/Gatekeeper namespace 'gatekeeper-system'.*kubernetesVersion.*1\.35-eks.*/s);
+    expect(() => pinned('1.35-eks')).toThrow(/Fix: pass the minor version the cluster runs/);
   });
 
   test('no rule admits 0.0.0.0/0, every ipBlock is a control-plane subnet or the kubernetes Service /32, CIDRs sorted', () => {
