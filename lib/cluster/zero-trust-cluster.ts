@@ -19,7 +19,7 @@ import { AwsApi } from '../identity/aws-api';
 import { BreakGlassAccess, BreakGlassOptions } from '../identity/break-glass';
 import { ClusterService, ClusterServiceOptions } from '../identity/cluster-service';
 import { IstioMesh } from '../mesh/istio-mesh';
-import { ExternalEndpoint } from '../model/external-endpoint';
+import { ExternalEndpoint, ExternalEndpointProtocol } from '../model/external-endpoint';
 import { MeshPlatformProps } from '../model/platform';
 import { INetworkTiers } from '../network/network-tiers';
 import { SegmentedVpc } from '../network/segmented-vpc';
@@ -124,6 +124,13 @@ export interface ZeroTrustClusterProps {
    * @default - the defaults of `NamespaceResourceOptions`
    */
   readonly namespaceResources?: NamespaceResourceOptions;
+  /**
+   * The version of the `eks-pod-identity-agent` add-on, installed when a service uses
+   * `WorkloadIdentity.POD_IDENTITY` with a role: one that
+   * `aws eks describe-addon-versions --addon-name eks-pod-identity-agent` lists for the cluster's version.
+   * @default - the add-on's default version for the cluster's Kubernetes version
+   */
+  readonly podIdentityAgentVersion?: string;
 }
 
 const SERVICE_CIDR = '172.20.0.0/16';
@@ -144,6 +151,14 @@ const ALB_CONTROLLER_WILDCARDS = [
   'arn:<AWS::Partition>:elasticloadbalancing:*:*:listener-rule/app/*/*/*',
 ];
 const KUBERNETES_SERVICE_IP = '172.20.0.1/32';
+/**
+ * The EKS Pod Identity Agent, as an endpoint of the services that use it: a host-network pod on
+ * every node listening on the link-local 169.254.170.23 (IPv4; the cluster is IPv4-only), where the
+ * SDKs fetch credentials over plain HTTP (AWS_CONTAINER_CREDENTIALS_FULL_URI). It has no DNS name:
+ * the host only names the ServiceEntry (`.internal` is reserved for private use, so it never
+ * collides with a real name), and the sidecar matches the traffic by destination address.
+ */
+const POD_IDENTITY_AGENT = { name: 'eks-pod-identity-agent', host: 'eks-pod-identity-agent.internal', cidr: '169.254.170.23/32', port: 80 } as const;
 
 /**
  * A zero-trust EKS cluster (aws-eks-v2): private API endpoint, access entries only with no
@@ -175,11 +190,15 @@ export class ZeroTrustCluster extends Construct {
   private readonly grants: NamespaceAccessGrant[] = [];
   private readonly grantedPrincipals = new Map<string, string>();
   private readonly endpoints = new Map<AwsApi, ExternalEndpoint>();
+  private readonly nodes: eks.Nodegroup;
+  private readonly podIdentityAgentVersion?: string;
+  private _podIdentityAgent?: eks.Addon;
   private rendered = false;
 
   constructor(scope: Construct, id: string, props: ZeroTrustClusterProps) {
     super(scope, id);
     this.clusterName = props.clusterName ?? Names.uniqueResourceName(this, { maxLength: 100, separator: '-' });
+    this.podIdentityAgentVersion = props.podIdentityAgentVersion;
     this.keys = props.keys ?? new ZeroTrustKeys(this, 'Keys');
     this.network = props.network ?? new SegmentedVpc(this, 'Network', { flowLogsEncryptionKey: this.keys.logsKey });
     if (props.publicEndpoint) {
@@ -243,7 +262,7 @@ export class ZeroTrustCluster extends Construct {
     });
     const ami = props.nodeGroup?.ami ?? NodeAmi.AL2023_X86_64;
     const template = nodeLaunchTemplate(this, 'NodeLaunchTemplate', ami, this.keys.ebsKey, props.nodeGroup?.diskSizeGiB ?? 50);
-    const nodes = this.cluster.addNodegroupCapacity('Nodes', {
+    const nodes = this.nodes = this.cluster.addNodegroupCapacity('Nodes', {
       amiType: ami.amiType,
       instanceTypes: props.nodeGroup?.instanceTypes ?? [new ec2.InstanceType('m6i.large')],
       launchTemplateSpec: { id: template.launchTemplateId!, version: template.latestVersionNumber },
@@ -425,6 +444,20 @@ export class ZeroTrustCluster extends Construct {
         service.microservice.allowEgressTo(this.endpointFor(api));
       }
     }
+    // Pod Identity: the agent add-on, and egress to it for exactly the services whose association exists.
+    const podIdentityServices = this.services.filter(s => s.usesPodIdentityAgent);
+    if (podIdentityServices.length > 0) {
+      this.installPodIdentityAgent();
+      const agent = this.policies.addExternalEndpoint(POD_IDENTITY_AGENT.name, {
+        hosts: [POD_IDENTITY_AGENT.host],
+        cidrs: [POD_IDENTITY_AGENT.cidr],
+        port: POD_IDENTITY_AGENT.port,
+        protocol: ExternalEndpointProtocol.TCP,
+      });
+      for (const service of podIdentityServices) {
+        service.microservice.allowEgressTo(agent);
+      }
+    }
     const policyManifests: eks.KubernetesManifest[] = [];
     const objects = this.policies.toJson() as ManifestObject[];
     const groups = groupManifests(objects);
@@ -458,6 +491,32 @@ export class ZeroTrustCluster extends Construct {
     for (const warning of this.policies.warnings) {
       Annotations.of(this).addWarningV2('cdk-zero-trust-eks:policy-warning', warning);
     }
+  }
+
+  /**
+   * The `eks-pod-identity-agent` add-on (undefined until synthesis, and unless a service uses
+   * `WorkloadIdentity.POD_IDENTITY` with a role).
+   */
+  public get podIdentityAgent(): eks.Addon | undefined {
+    return this._podIdentityAgent;
+  }
+
+  /**
+   * The EKS Pod Identity Agent: a DaemonSet (host network, in kube-system) that exchanges a pod's
+   * service account token for its role's credentials through EKS Auth (the nodes' worker policy
+   * allows `eks-auth:AssumeRoleForPodIdentity`; private subnets need the `eks-auth` endpoint).
+   * Installed once the nodes exist, like the rest of the data plane.
+   */
+  private installPodIdentityAgent(): void {
+    if (this._podIdentityAgent) {
+      return;
+    }
+    this._podIdentityAgent = new eks.Addon(this, 'PodIdentityAgent', {
+      cluster: this.cluster,
+      addonName: POD_IDENTITY_AGENT.name,
+      ...(this.podIdentityAgentVersion !== undefined ? { addonVersion: this.podIdentityAgentVersion } : {}),
+    });
+    this._podIdentityAgent.node.addDependency(this.nodes);
   }
 
   /** The nested stack of a manifest group: one of 16, by a stable hash of the group's namespace. */

@@ -15,7 +15,7 @@ export interface ClusterServiceOptions extends MicroserviceOptions {
   /**
    * AWS APIs the service calls besides those its grants imply. Each opens egress to the VPC
    * endpoint subnets on 443 and its regional hosts in the mesh, for this service only.
-   * @default - derived from the IAM actions granted to the service (e.g. `bucket.grantWrite(svc)` opens S3), plus STS
+   * @default - derived from the IAM actions granted to the service (e.g. `bucket.grantWrite(svc)` opens S3), plus STS with IRSA
    */
   readonly awsApis?: AwsApi[];
   /**
@@ -98,6 +98,14 @@ export class ClusterService extends Construct implements IMicroservice, iam.IGra
     return this._role;
   }
 
+  /**
+   * Whether the pods fetch credentials from the EKS Pod Identity Agent (169.254.170.23:80 on their
+   * node): a Pod Identity service whose role (and so its association) exists. Read at rendering.
+   */
+  public get usesPodIdentityAgent(): boolean {
+    return this.identity === WorkloadIdentity.POD_IDENTITY && this._role !== undefined;
+  }
+
   /** The principal that grants go to: this service's role. */
   public get grantPrincipal(): iam.IPrincipal {
     return this.role;
@@ -163,14 +171,19 @@ export class ClusterService extends Construct implements IMicroservice, iam.IGra
   }
 
   /**
-   * The AWS APIs this service may reach: none without a role; else STS, those given, and those
-   * whose IAM actions the role has been granted. Read when the policies are rendered, after every grant.
+   * The AWS APIs this service may reach: none without a role; else those given, those whose IAM
+   * actions the role has been granted, and STS with IRSA (AssumeRoleWithWebIdentity). A Pod
+   * Identity service gets its credentials from the node's agent instead (`usesPodIdentityAgent`),
+   * so it reaches STS only if given or granted. Read when the policies are rendered, after every grant.
    */
   public awsApis(): AwsApi[] {
     if (!this._role) {
       return [];
     }
-    const apis = new Set<AwsApi>([AwsApi.STS, ...this.extraApis]);
+    const apis = new Set<AwsApi>(this.extraApis);
+    if (this.identity === WorkloadIdentity.IRSA) {
+      apis.add(AwsApi.STS);
+    }
     for (const prefix of grantedPrefixes(this._role)) {
       const api = AwsApi.forIamPrefix(prefix);
       if (api) {

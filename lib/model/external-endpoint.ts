@@ -2,11 +2,35 @@ import { declarationError } from './errors';
 import { isDns1123Label, isDns1123Subdomain, isToken } from './names';
 import { checkPort } from './validation';
 
+/**
+ * How callers reach an external endpoint, which decides how the sidecar recognizes the traffic
+ * under `REGISTRY_ONLY`.
+ */
+export class ExternalEndpointProtocol {
+  /**
+   * TLS: the sidecar matches the SNI against the hosts, resolved by DNS (an AWS API behind VPC
+   * endpoints, a managed database). The default.
+   */
+  public static readonly TLS = new ExternalEndpointProtocol('TLS');
+  /**
+   * Opaque TCP to fixed addresses: the sidecar matches the destination IP against the CIDRs (the
+   * ServiceEntry's `addresses`, resolution NONE) and forwards to the address the client dialled;
+   * the hosts only name the entry. For node-local agents on link-local addresses, such as the EKS
+   * Pod Identity Agent on 169.254.170.23:80, which speak plain HTTP without a DNS name.
+   */
+  public static readonly TCP = new ExternalEndpointProtocol('TCP');
+  private constructor(
+    /** The Istio port protocol (`TLS` or `TCP`). */
+    public readonly name: string,
+  ) {}
+}
+
 /** Options of an endpoint outside the mesh that declared services may call. */
 export interface ExternalEndpointOptions {
   /**
    * Its DNS names, as clients call them (e.g. 'sts.eu-west-1.amazonaws.com'); a leading '*.' is
-   * allowed. They become the Istio ServiceEntry hosts and the callers' Sidecar egress hosts.
+   * allowed. They become the Istio ServiceEntry hosts and the callers' Sidecar egress hosts. With
+   * `ExternalEndpointProtocol.TCP` they only name the entry (e.g. 'eks-pod-identity-agent.internal').
    */
   readonly hosts: string[];
   /**
@@ -15,14 +39,21 @@ export interface ExternalEndpointOptions {
    */
   readonly cidrs: string[];
   /**
-   * The TLS port.
+   * The port callers connect to.
    * @default 443
    */
   readonly port?: number;
+  /**
+   * How callers reach it: TLS matched by SNI, or opaque TCP matched by destination address (the
+   * CIDRs then also become the ServiceEntry's `addresses`).
+   * @default ExternalEndpointProtocol.TLS
+   */
+  readonly protocol?: ExternalEndpointProtocol;
 }
 
 /**
- * An endpoint outside the mesh (an AWS API behind VPC endpoints, a database service): declared
+ * An endpoint outside the mesh (an AWS API behind VPC endpoints, a database service, a node-local
+ * agent on a link-local address): declared
  * once with `ZeroTrustPolicyChart.addExternalEndpoint`, opened per service with `allowEgressTo`.
  */
 export class ExternalEndpoint {
@@ -61,7 +92,12 @@ export class ExternalEndpoint {
     }
     const port = options.port ?? 443;
     checkPort(subject, 'port', port);
-    return new ExternalEndpoint(name, [...new Set(options.hosts)].sort(), [...new Set(options.cidrs)].sort(), port);
+    const protocol = options.protocol ?? ExternalEndpointProtocol.TLS;
+    if (protocol !== ExternalEndpointProtocol.TLS && protocol !== ExternalEndpointProtocol.TCP) {
+      throw declarationError(subject, 'protocol', (protocol as { name?: unknown } | undefined)?.name ?? protocol, 'must be ExternalEndpointProtocol.TLS or ExternalEndpointProtocol.TCP',
+        'leave protocol out for a TLS endpoint, or pass ExternalEndpointProtocol.TCP for fixed addresses');
+    }
+    return new ExternalEndpoint(name, [...new Set(options.hosts)].sort(), [...new Set(options.cidrs)].sort(), port, protocol);
   }
 
   private constructor(
@@ -71,7 +107,9 @@ export class ExternalEndpoint {
     public readonly hosts: string[],
     /** Its CIDRs, sorted. */
     public readonly cidrs: string[],
-    /** Its TLS port. */
+    /** The port callers connect to. */
     public readonly port: number,
+    /** How callers reach it (TLS by SNI, or TCP by destination address). */
+    public readonly protocol: ExternalEndpointProtocol,
   ) {}
 }

@@ -61,7 +61,9 @@ describe('KMS grants', () => {
   test('the alarm topic key and the workspace key let only AWS services create grants (cfn-guard kms_create_grant_aws_service_check)', () => {
     for (const arn of [built.observability.alarms.key.keyArn, built.observability.prometheus!.encryptionKey.keyArn]) {
       expect(resources('AWS::KMS::Key')[idOf(arn)].Properties.KeyPolicy.Statement).toContainEqual(expect.objectContaining({
-        Sid: 'OnlyAwsServicesCreateGrants', Effect: 'Deny', Action: 'kms:CreateGrant',
+        Sid: 'OnlyAwsServicesCreateGrants',
+        Effect: 'Deny',
+        Action: 'kms:CreateGrant',
         Condition: { BoolIfExists: { 'kms:GrantIsForAWSResource': 'false', 'aws:PrincipalIsAWSService': 'false' } },
       }));
     }

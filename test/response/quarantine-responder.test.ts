@@ -141,7 +141,9 @@ describe('QuarantineResponder template', () => {
   test('the responder key lets only AWS services create grants (cfn-guard kms_create_grant_aws_service_check)', () => {
     const [, key] = onlyResource(t, 'AWS::KMS::Key', 'the responder key', (_r, id) => ofResponder(id));
     expect(key.Properties!.KeyPolicy.Statement).toEqual(expect.arrayContaining([expect.objectContaining({
-      Sid: 'OnlyAwsServicesCreateGrants', Effect: 'Deny', Action: 'kms:CreateGrant',
+      Sid: 'OnlyAwsServicesCreateGrants',
+      Effect: 'Deny',
+      Action: 'kms:CreateGrant',
       Condition: { BoolIfExists: { 'kms:GrantIsForAWSResource': 'false', 'aws:PrincipalIsAWSService': 'false' } },
     })]));
   });

@@ -6,7 +6,7 @@ import { NetworkPolicyRenderer } from './network-policies';
 import { MANAGED_BY_LABELS, OBJECT_NAMES } from './object-names';
 import { renderPlatformPolicies } from './platform-policies';
 import { renderDefaultServiceAccount, renderNamespace, renderService, renderServiceAccount } from './workload-objects';
-import { ExternalEndpoint } from '../../model/external-endpoint';
+import { ExternalEndpoint, ExternalEndpointProtocol } from '../../model/external-endpoint';
 import { Microservice } from '../../model/microservice';
 import { PlatformNetworkProps } from '../../model/platform-network';
 import { PolicyModel } from '../../model/policy-model';
@@ -90,6 +90,8 @@ export function renderPolicies(scope: Construct, model: PolicyModel, options: Re
         metadata: { name: endpoint.name, namespace, labels: MANAGED_BY_LABELS },
         hosts: endpoint.hosts,
         port: endpoint.port,
+        protocol: endpoint.protocol,
+        ...(endpoint.protocol === ExternalEndpointProtocol.TCP ? { addresses: endpoint.cidrs } : {}),
       });
     }
 
