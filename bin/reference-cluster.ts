@@ -5,15 +5,19 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { KubectlV35Layer } from '@aws-cdk/lambda-layer-kubectl-v35';
 import { Construct } from 'constructs';
-import { AccessLevel, ServicePort, ZeroTrustCluster, ZeroTrustKeys, ZeroTrustReport } from '../lib';
+import { AccessLevel, QuarantineResponder, ServicePort, ZeroTrustCluster, ZeroTrustKeys, ZeroTrustObservability, ZeroTrustReport } from '../lib';
 
 /**
  * The reference zero-trust cluster: the seed scenario on EKS. The ingress gateway reaches
  * api-gateway, which calls user; order calls payment with POST /charge only; analytics, which
- * nobody calls, writes to one S3 bucket through its IRSA role.
+ * nobody calls, writes to one S3 bucket through its IRSA role. Everything is logged and watched
+ * (audit-log alarms, mesh access logs, Managed Prometheus), and a pod that GuardDuty or the
+ * rate-anomaly alert names is quarantined.
  */
 export class ReferenceClusterStack extends Stack {
   public readonly platform: ZeroTrustCluster;
+  public readonly observability: ZeroTrustObservability;
+  public readonly responder: QuarantineResponder;
 
   constructor(scope: Construct, id: string) {
     super(scope, id, { description: 'cdk-zero-trust-eks reference cluster (env-agnostic)' });
@@ -69,6 +73,11 @@ export class ReferenceClusterStack extends Stack {
         maxSessionDuration: Duration.hours(1),
       }).roleArn;
     this.platform.grantAccess('ShopEditors', shopEditorsArn, { namespaces: ['shop'], level: AccessLevel.EDIT });
+
+    // Visibility and response: GuardDuty is left to the account (one detector per account and region; pass
+    // `guardDuty: GuardDutyDetector.existing(id)` or `.create()`), so findings arrive wherever it is enabled.
+    this.observability = new ZeroTrustObservability(this, 'Observability', { cluster: this.platform });
+    this.responder = new QuarantineResponder(this, 'Quarantine', { cluster: this.platform, alertTopics: [this.observability.alarmTopic] });
 
     // Findings on this example's own buckets and grant, each with its reason.
     const ack = (scope: Construct, reason: string, ...ids: string[]) => ids.forEach(id => Validations.of(scope).acknowledge({ id, reason }));

@@ -111,7 +111,7 @@ describe('one small cluster', () => {
         const enforce = ns.metadata.labels?.['pod-security.kubernetes.io/enforce'];
         if (enforce !== 'restricted') expect({ ns: ns.metadata.name, reason: typeof ns.metadata.annotations?.[REASON] }).toEqual({ ns: ns.metadata.name, reason: 'string' });
       }
-      expect(objectsOf(t).filter(o => o.kind === 'Namespace' && o.metadata.name !== 'gatekeeper-system'
+      expect(objectsOf(t).filter(o => o.kind === 'Namespace'
         && o.metadata.labels?.['pod-security.kubernetes.io/enforce-version'] !== 'v1.35').map(o => o.metadata.name)).toEqual([]);
     });
 

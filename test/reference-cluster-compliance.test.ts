@@ -118,6 +118,13 @@ describe('the reference app under cdk-nag and cfn-guard', () => {
       // Library roles: only the AWS-managed policies they are documented to hold (controls.md EKS-09).
       [new RegExp(`^${stack}/Platform/NodeRole$`), managed('AmazonEKSWorkerNodePolicy', 'AmazonEC2ContainerRegistryPullOnly'), 'node role minimum'],
       [new RegExp(`^${stack}/Platform/VpcCniRole$`), managed('AmazonEKS_CNI_Policy'), 'VPC CNI IRSA role'],
+      // Library constructs with a documented reason each: the Container Insights agent's log-stream and
+      // resource-less actions, the responder's ENI actions, its runtime, and its dead-letter queues.
+      [new RegExp(`^${stack}/Observability/ContainerLogs/AgentPolicy$`), undefined, 'the CloudWatch agent policy (per-stream and resource-less actions)'],
+      [new RegExp(`^${stack}/Quarantine/Policy$`), ['Annotation::AwsSolutions-IAM5[Resource::*]'], 'the responder\'s VPC ENI actions'],
+      [new RegExp(`^${stack}/Quarantine/Function$`), ['Annotation::AwsSolutions-L1'], 'the responder runtime (tested bundle target)'],
+      [new RegExp(`^${stack}/Quarantine/(DeadLetterQueue|DeliveryDeadLetterQueue)$`),
+        ['Annotation::AwsSolutions-SQS3', 'cdk-validator-cfnguard::sqs_dlq_check'], 'dead-letter queues have no dead-letter queue'],
       // The example's own bucket, key grant and network choice.
       [new RegExp(`^${stack}/(AnalyticsData|AnalyticsDataAccessLogs)$`), undefined, 'the example\'s buckets'],
       [new RegExp(`^${stack}/Platform/Service-analytics$`), undefined, 'the example\'s analytics role (bucket.grantWrite)'],

@@ -174,7 +174,13 @@ describe('OPA Gatekeeper', () => {
 describe('human access', () => {
   test('EKS-06: the editors\' entry is namespace-scoped to shop, view policy only, with the editor group; no other tenant entry', () => {
     const entries = resourcesOfType(t, 'AWS::EKS::AccessEntry');
-    const tenants = entries.filter(([, r]) => !(props(r).AccessPolicies ?? []).some((p: any) => render(p.PolicyArn).endsWith(CLUSTER_ADMIN)));
+    const admins = entries.filter(([, r]) => (props(r).AccessPolicies ?? []).some((p: any) => render(p.PolicyArn).endsWith(CLUSTER_ADMIN)));
+    // Two machine identities with no access policy at all: the quarantine responder (a group bound to per-namespace
+    // pod Roles) and the Prometheus collector (a user bound to a read-only discovery ClusterRole).
+    const machines = entries.filter(([, r]) => (props(r).AccessPolicies ?? []).length === 0);
+    expect(machines.map(([, r]) => ({ groups: props(r).KubernetesGroups, username: props(r).Username })).sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1)))
+      .toEqual([{ groups: ['zero-trust:responders'], username: undefined }, { groups: undefined, username: 'aps-collector-user' }]);
+    const tenants = entries.filter(e => !admins.includes(e) && !machines.includes(e));
     expect(tenants).toHaveLength(1);
     const entry = props(tenants[0][1]);
     expect(entry.AccessPolicies).toEqual([{
@@ -216,10 +222,17 @@ describe('human access', () => {
     expect(objects[1].roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'zero-trust.editor' });
   });
 
-  test('no aws-auth ConfigMap and no ClusterRoleBinding to cluster-admin anywhere', () => {
+  test('no aws-auth ConfigMap; the one ClusterRoleBinding binds the metrics collector to a read-only role', () => {
     const objects = allObjects().map(o => o.object as any);
     expect(objects.filter(o => o.kind === 'ConfigMap' && o.metadata.name === 'aws-auth')).toEqual([]);
-    expect(objects.filter(o => o.kind === 'ClusterRoleBinding')).toEqual([]);
+    const bindings = objects.filter(o => o.kind === 'ClusterRoleBinding');
+    expect(bindings.map(b => ({ role: b.roleRef.name, subjects: b.subjects }))).toEqual([
+      { role: 'zero-trust:metrics-scraper', subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'aps-collector-user' }] },
+    ]);
+    const [role] = objects.filter(o => o.kind === 'ClusterRole' && o.metadata.name === 'zero-trust:metrics-scraper');
+    const verbs = new Set(role.rules.flatMap((r: any) => r.verbs ?? []));
+    expect([...verbs].every(v => ['get', 'list', 'watch'].includes(v as string))).toBe(true);
+    expect(role.rules.flatMap((r: any) => r.resources ?? [])).not.toContain('secrets');
   });
 });
 

@@ -258,7 +258,13 @@ describe('EKS data plane', () => {
 describe('KMS and logs', () => {
   test('KMS-01/02: every key rotates, is retained, and only AWS services may create grants on it', () => {
     const keys = resourcesOfType(t, 'AWS::KMS::Key');
-    expect(keys.length).toBe(4); // secrets, EBS, logs (ZeroTrustKeys) and the example's analytics data key
+    // secrets, EBS, logs (ZeroTrustKeys), the example's analytics data key, the alarm topic's, the Prometheus workspace's, the responder's
+    expect(keys.map(([id]) => id).sort()).toEqual([
+      getAttOf(arnOf(stack.platform.keys.secretsKey.keyArn))![0], getAttOf(arnOf(stack.platform.keys.ebsKey.keyArn))![0],
+      getAttOf(arnOf(stack.platform.keys.logsKey.keyArn))![0], getAttOf(arnOf(stack.observability.alarms.key.keyArn))![0],
+      getAttOf(arnOf(stack.observability.prometheus!.encryptionKey.keyArn))![0], getAttOf(arnOf(stack.responder.key.keyArn))![0],
+    ].concat(keys.map(([id]) => id).filter(id => id.startsWith('AnalyticsDataKey'))).sort());
+    expect(keys).toHaveLength(7);
     for (const [id, key] of keys) {
       expect({ id, rotation: props(key).EnableKeyRotation, deletion: key.DeletionPolicy, replace: key.UpdateReplacePolicy })
         .toEqual({ id, rotation: true, deletion: 'Retain', replace: 'Retain' });
@@ -282,9 +288,18 @@ describe('KMS and logs', () => {
       expect(render(s.Condition.ArnLike['kms:EncryptionContext:aws:logs:arn']))
         .toMatch(/^arn:<<Ref:AWS::Partition>>:logs:<<Ref:AWS::Region>>:<<Ref:AWS::AccountId>>:log-group:/);
     }
-    // No other key lets the logs service in.
+    // No other key lets the logs service in; the only other service principals are the publishers of the alarm topic
+    // (CloudWatch, EventBridge, AMP of this account) and of the responder's dead letters (EventBridge, SNS).
+    const alarmKeyId = getAttOf(arnOf(stack.observability.alarms.key.keyArn))![0];
+    const responderKeyId = getAttOf(arnOf(stack.responder.key.keyArn))![0];
+    const allowedServices: Record<string, string[]> = {
+      [alarmKeyId]: ['aps.amazonaws.com', 'cloudwatch.amazonaws.com', 'events.amazonaws.com'],
+      [responderKeyId]: ['events.amazonaws.com', 'sns.amazonaws.com'],
+    };
     for (const [id, key] of resourcesOfType(t, 'AWS::KMS::Key').filter(([other]) => other !== logsKeyId)) {
-      expect({ id, services: props(key).KeyPolicy.Statement.filter((s: any) => s.Principal?.Service !== undefined) }).toEqual({ id, services: [] });
+      const services = props(key).KeyPolicy.Statement.filter((st: any) => st.Principal?.Service !== undefined)
+        .flatMap((st: any) => [st.Principal.Service].flat().map((x: unknown) => render(x)));
+      expect({ id, services: [...new Set(services)].sort() }).toEqual({ id, services: allowedServices[id] ?? [] });
     }
   });
 
@@ -325,13 +340,15 @@ describe('VPC', () => {
       JSON.stringify({ 'Fn::GetAtt': [clusterId, 'ClusterSecurityGroupId'] }),
       ...props(cluster).ResourcesVpcConfig.SecurityGroupIds.map((g: unknown) => JSON.stringify(g)),
     ];
+    // Besides the cluster's groups, only the quarantine responder's own group (a VPC function that publishes to SNS).
+    const responderGroup = JSON.stringify(stack.resolve(stack.responder.securityGroup.securityGroupId));
     const ingress = resourcesOfType(t, 'AWS::EC2::SecurityGroupIngress').filter(([, r]) => getAttOf(props(r).GroupId)?.[0] === endpointSg);
     expect(ingress.length).toBeGreaterThan(0);
     for (const [, rule] of ingress) {
       const p = props(rule);
       expect({ protocol: p.IpProtocol, from: p.FromPort, to: p.ToPort, cidr: p.CidrIp, cidr6: p.CidrIpv6 })
         .toEqual({ protocol: 'tcp', from: 443, to: 443, cidr: undefined, cidr6: undefined });
-      expect(clusterGroups).toContain(JSON.stringify(p.SourceSecurityGroupId));
+      expect([...clusterGroups, responderGroup]).toContain(JSON.stringify(p.SourceSecurityGroupId));
     }
     // The EKS-created cluster security group (nodes, pods, the kubectl handler) is one of the sources.
     expect(ingress.map(([, r]) => JSON.stringify(props(r).SourceSecurityGroupId))).toContain(clusterGroups[0]);
@@ -407,13 +424,14 @@ describe('IRSA and AWS API egress', () => {
     expectPinnedTrust(analyticsRole(), 'analytics', 'analytics');
   });
 
-  test('web-identity roles exist only for aws-node, the load balancer controller and analytics, each pinned to its account', () => {
+  test('web-identity roles exist only for aws-node, the load balancer controller, the CloudWatch agent and analytics, each pinned to its account', () => {
     const subs = resourcesOfType(t, 'AWS::IAM::Role')
       .filter(([, r]) => JSON.stringify(props(r).AssumeRolePolicyDocument).includes('AssumeRoleWithWebIdentity'))
       .map(([id]) => Object.entries(webIdentityTrust(t, id).stringEquals).filter(([k]) => k.endsWith(':sub')).map(([, v]) => v))
       .sort();
     // The other services never touch AWS, so they get no role (ClusterService creates one at the first grant).
     expect(subs).toEqual([
+      ['system:serviceaccount:amazon-cloudwatch:cloudwatch-agent'],
       ['system:serviceaccount:analytics:analytics'],
       ['system:serviceaccount:kube-system:aws-load-balancer-controller'],
       ['system:serviceaccount:kube-system:aws-node'],
@@ -517,9 +535,14 @@ describe('IRSA and AWS API egress', () => {
 test('EKS-15: every Lambda function runs in the VPC, except the CDK-internal CloudFormation providers', () => {
   const functions = resourcesOfType(t, 'AWS::Lambda::Function');
   const internal = (id: string) => id.startsWith('CustomVpcRestrictDefaultSGCustomResourceProvider') || id.startsWith('AWSCDKCfnUtilsProviderCustomResourceProvider');
-  const inVpc = functions.filter(([id]) => !internal(id));
+  const responderId = stack.resolve(stack.responder.responderFunction.functionArn)['Fn::GetAtt'][0];
+  const inVpc = functions.filter(([id]) => !internal(id) && id !== responderId);
   expect(inVpc.length).toBe(2); // the kubectl handler and its provider framework
   const controlPlane = subnetsOfTier(t, 'ControlPlane').map(([id]) => id);
+  // The quarantine responder runs in the node subnets, like the workloads whose API server it calls, with its own group.
+  const responder = props(resourceOf(t, responderId)).VpcConfig ?? {};
+  expect({ subnets: sortedRefs(responder.SubnetIds ?? []), groups: sortedRefs(responder.SecurityGroupIds ?? []) })
+    .toEqual({ subnets: subnetsOfTier(t, 'Nodes').map(([id]) => id), groups: sortedRefs([stack.resolve(stack.responder.securityGroup.securityGroupId)]) });
   for (const [id, fn] of inVpc) {
     const vpc = props(fn).VpcConfig ?? {};
     expect({ id, subnets: sortedRefs(vpc.SubnetIds ?? []), groups: (vpc.SecurityGroupIds ?? []).length > 0 })

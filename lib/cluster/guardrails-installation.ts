@@ -56,6 +56,11 @@ export interface GuardrailsInstallationProps {
   readonly controlPlaneCidrs: string[];
   /** The `kubernetes` Service ClusterIP as a /32. */
   readonly apiServerServiceCidr: string;
+  /**
+   * The cluster's Kubernetes version, for the namespace's Pod Security `enforce-version`.
+   * @default - 'latest'
+   */
+  readonly kubernetesVersion?: string;
 }
 
 /** Gatekeeper's namespace (it is also excluded from every guardrail). */
@@ -101,6 +106,7 @@ export class GuardrailsInstallation extends Construct {
       apiServerServiceCidr: props.apiServerServiceCidr,
       webhookPort: WEBHOOK_PORT,
       webhookPodLabels: { 'control-plane': 'controller-manager', 'gatekeeper.sh/operation': 'webhook' },
+      kubernetesVersion: props.kubernetesVersion,
     });
     const namespace = this.manifest('Namespace', namespaceObjects);
 

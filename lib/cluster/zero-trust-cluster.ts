@@ -320,6 +320,7 @@ export class ZeroTrustCluster extends Construct {
         gatekeeperReplicas: checkReplicas(this.node.path, props.guardrails?.gatekeeperReplicas ?? 3),
         controlPlaneCidrs: this.network.controlPlaneCidrs,
         apiServerServiceCidr: KUBERNETES_SERVICE_IP,
+        kubernetesVersion,
       });
       // Gatekeeper's webhook fails closed: install it once the nodes, the network-policy engine and the whole mesh are up,
       // so no earlier chart is refused by a webhook that is not yet answering.
