@@ -178,7 +178,8 @@ describe('human access', () => {
     // Two machine identities with no access policy at all: the quarantine responder (a group bound to per-namespace
     // pod Roles) and the Prometheus collector (a user bound to a read-only discovery ClusterRole).
     const machines = entries.filter(([, r]) => (props(r).AccessPolicies ?? []).length === 0);
-    expect(machines.map(([, r]) => ({ groups: props(r).KubernetesGroups, username: props(r).Username })).sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1)))
+    const identities = machines.map(([, r]) => ({ groups: props(r).KubernetesGroups, username: props(r).Username }));
+    expect(identities.sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1)))
       .toEqual([{ groups: ['zero-trust:responders'], username: undefined }, { groups: undefined, username: 'aps-collector-user' }]);
     const tenants = entries.filter(e => !admins.includes(e) && !machines.includes(e));
     expect(tenants).toHaveLength(1);
