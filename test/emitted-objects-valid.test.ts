@@ -8,7 +8,7 @@ describe('every emitted object validates strictly (unknown fields rejected, CEL 
   test('the shop example', () => {
     const objects = Testing.synth(new ShopPolicies(Testing.app(), 'shop'));
     // 39 policy objects + the mesh access-log Telemetry + per service namespace (3) a ResourceQuota, a LimitRange and ServiceAccount/default
-    expect(objects.length).toBe(49);
+    expect(objects.length).toBe(53);
     expectValidManifests(objects);
   });
 

@@ -1,6 +1,6 @@
 import { Testing } from 'cdk8s';
 import { ShopPolicies } from '../examples/shop/shop';
-import { ZeroTrustReport } from '../lib';
+import { ServicePort, ZeroTrustPolicyChart, ZeroTrustReport } from '../lib';
 
 describe('posture report of the seed scenario', () => {
   const report = ZeroTrustReport.fromChart(new ShopPolicies(Testing.app(), 'shop'));
@@ -25,8 +25,15 @@ describe('posture report of the seed scenario', () => {
     expect(md).toContain('- shop/order may call **payments/payment**:8443 only with methods=POST paths=/charge; every other request is denied.');
   });
 
-  test('the only findings are about the platform namespace this chart leaves to the AWS layer', () => {
-    expect(report.findings.map(f => `${f.control} ${f.subject}`)).toEqual([
+  test('with its platform network the example meets every control Kubernetes objects can show', () => {
+    expect(report.findings.map(f => `${f.control} ${f.subject}`)).toEqual([]);
+    expect(report.toMarkdown()).toContain('None: every control that Kubernetes objects can show is met.');
+  });
+
+  test('without the platform network the chart leaves the gateway namespace open, and the report says so', () => {
+    const bare = new ZeroTrustPolicyChart(Testing.app(), 'bare', { namespace: 'shop' });
+    bare.addService('web', { ports: [ServicePort.http(8080)] }).allowFromIngressGateway();
+    expect(ZeroTrustReport.fromChart(bare).findings.map(f => `${f.control} ${f.subject}`)).toEqual([
       'NET-01 namespace istio-ingress',
       'NET-01 workload platform/ingress-gateway',
     ]);
