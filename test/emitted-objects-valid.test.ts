@@ -7,7 +7,8 @@ import { expectValidManifests, validateManifest } from './support/schema-validat
 describe('every emitted object validates strictly (unknown fields rejected, CEL rules evaluated)', () => {
   test('the shop example', () => {
     const objects = Testing.synth(new ShopPolicies(Testing.app(), 'shop'));
-    // 39 policy objects + the mesh access-log Telemetry + per service namespace (3) a ResourceQuota, a LimitRange and ServiceAccount/default
+    // 39 policy objects + the mesh access-log Telemetry + per service namespace (3) a ResourceQuota, a LimitRange and
+    // ServiceAccount/default + the platform namespaces' (istio-system, istio-ingress) default deny and exact policy
     expect(objects.length).toBe(53);
     expectValidManifests(objects);
   });
