@@ -113,6 +113,19 @@ describe('ports', () => {
     expectError(() => newChart().addService('order', { ports: [ServicePort.http(80, { targetPort: 70000 })] }), 'targetPort of port 80', '70000');
   });
 
+  test.each([15000, 15001, 15006, 15008, 15020, 15021, 15053, 15090])('the sidecar port %p is refused as a container port, mapped or not', port => {
+    expectError(() => newChart().addService('order', { ports: [ServicePort.http(port)] }),
+      "service 'order'", `targetPort of port ${port}`, `(got ${port})`, 'Istio sidecar uses in every pod', 'Fix: listen on another container port');
+    expectError(() => newChart().addService('order', { ports: [ServicePort.tcp(80, { targetPort: port })] }), 'targetPort of port 80', `(got ${port})`);
+  });
+
+  test('ports next to the sidecar\'s are fine, and a service port of 15020 mapped to another container port is too', () => {
+    const chart = newChart();
+    chart.addService('a', { ports: [ServicePort.http(15002), ServicePort.tcp(15091)] });
+    chart.addService('b', { ports: [ServicePort.http(15020, { targetPort: 8080 })] });
+    expect(chart.services.map(s => s.ports.map(p => p.targetPort))).toEqual([[15002, 15091], [8080]]);
+  });
+
   test('a port given twice with different targetPorts is rejected', () => {
     expectError(() => newChart().addService('order', { ports: [ServicePort.http(80, { targetPort: 8080 }), ServicePort.http(80, { targetPort: 9090 })] }),
       "service 'order'", 'ports: port', 'two targetPorts (8080 and 9090)');

@@ -441,6 +441,9 @@ export class ZeroTrustCluster extends Construct {
     }
     this.rendered = true;
     for (const service of this.services) {
+      service._checkIdentityNotShared();
+    }
+    for (const service of this.services) {
       for (const api of service.awsApis()) {
         service.microservice.allowEgressTo(this.endpointFor(api));
       }

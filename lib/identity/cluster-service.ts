@@ -7,6 +7,7 @@ import { WorkloadIdentity } from './workload-identity';
 import { API_ACCESS_ANNOTATION } from '../governance/constraint-templates';
 import { checkApiRules, KubernetesApiRule, serviceAccountObjects } from '../governance/rbac';
 import { AllowOptions } from '../model/allow-options';
+import { declarationError } from '../model/errors';
 import { IMicroservice, Microservice, MicroserviceOptions } from '../model/microservice';
 import { ServicePort } from '../model/service-port';
 
@@ -111,7 +112,29 @@ export class ClusterService extends Construct implements IMicroservice, iam.IGra
     return this.role;
   }
 
+  /**
+   * Refuses an AWS identity for a service account that another service also runs as: both pods would
+   * hold the role (IRSA trusts the account, not the service), and EKS allows one Pod Identity
+   * association per account. Checked when the role is created and again at rendering.
+   * @internal
+   */
+  public _checkIdentityNotShared(): void {
+    if (this._role !== undefined) {
+      this.refuseSharedIdentity();
+    }
+  }
+
+  private refuseSharedIdentity(): void {
+    const twin = this.microservice._model.sharingIdentity(this.microservice);
+    if (twin !== undefined) {
+      throw declarationError(`ZeroTrustCluster.addService('${this.name}')`, 'serviceAccountName', this.serviceAccountName,
+        `is shared with service '${twin.name}' in namespace '${this.namespace}', so an AWS role for '${this.name}' would be held by '${twin.name}' too`,
+        `give '${this.name}' a dedicated serviceAccountName before granting it AWS access`);
+    }
+  }
+
   private createRole(): iam.Role {
+    this.refuseSharedIdentity();
     const svc = this.microservice;
     if (this.identity === WorkloadIdentity.POD_IDENTITY) {
       // Only the EKS Pod Identity service may assume it (AssumeRole + TagSession), and only on behalf of this

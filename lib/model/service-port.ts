@@ -1,5 +1,12 @@
+import { declarationError } from './errors';
 import { ServiceProtocol } from './service-protocol';
 import { checkPort } from './validation';
+
+/**
+ * Ports the Istio sidecar listens on inside every meshed pod (istio.io/latest/docs/ops/deployment/requirements/,
+ * "Ports used by Istio"): Envoy admin, outbound, debug, inbound, HBONE, merged and Envoy metrics, health, DNS.
+ */
+const SIDECAR_PORTS: readonly number[] = [15000, 15001, 15004, 15006, 15008, 15009, 15020, 15021, 15053, 15090];
 
 /** Options of a service port. */
 export interface ServicePortOptions {
@@ -51,5 +58,10 @@ export class ServicePort {
   public _validate(subject: string): void {
     checkPort(subject, 'ports: port', this.port);
     checkPort(subject, `ports: targetPort of port ${this.port}`, this.targetPort);
+    if (SIDECAR_PORTS.includes(this.targetPort)) {
+      throw declarationError(subject, `ports: targetPort of port ${this.port}`, this.targetPort,
+        `is a port the Istio sidecar uses in every pod (${SIDECAR_PORTS.join(', ')}), so the application cannot listen on it`,
+        'listen on another container port, e.g. 8080');
+    }
   }
 }
