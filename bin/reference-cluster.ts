@@ -76,8 +76,10 @@ export class ReferenceClusterStack extends Stack {
 
     // Visibility and response: GuardDuty is left to the account (one detector per account and region; pass
     // `guardDuty: GuardDutyDetector.existing(id)` or `.create()`), so findings arrive wherever it is enabled.
+    // The responder subscribes to the dedicated alert topic, which only the workspace's alert manager may publish to; the
+    // same alerts reach the alarm topic (for people), where CloudWatch, EventBridge and others publish too.
     this.observability = new ZeroTrustObservability(this, 'Observability', { cluster: this.platform });
-    this.responder = new QuarantineResponder(this, 'Quarantine', { cluster: this.platform, alertTopics: [this.observability.alarmTopic] });
+    this.responder = new QuarantineResponder(this, 'Quarantine', { cluster: this.platform, alertTopics: [this.observability.quarantineAlertTopic!] });
 
     // Findings on this example's own buckets and grant, each with its reason.
     const ack = (scope: Construct, reason: string, ...ids: string[]) => ids.forEach(id => Validations.of(scope).acknowledge({ id, reason }));

@@ -7,7 +7,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { ReferenceClusterStack } from '../bin/reference-cluster';
 import {
   CfnResource, CfnTemplate, dependsOnClosure, getAttOf, HELM_CHART, KubeObject, KUBERNETES_RESOURCE, manifestObjects, onlyResource, policyRoles,
-  referencedIds, refOf, render, resourceOf, resourcesOfType, stripAssetHashes, subnetsOfTier, webIdentityTrust,
+  referencedIds, refOf, render, renderDeep, resourceOf, resourcesOfType, stripAssetHashes, subnetsOfTier, webIdentityTrust,
 } from './support/aws/cfn';
 import { buildReference, BuiltReference } from './support/aws/reference-app';
 
@@ -258,13 +258,15 @@ describe('EKS data plane', () => {
 describe('KMS and logs', () => {
   test('KMS-01/02: every key rotates, is retained, and only AWS services may create grants on it', () => {
     const keys = resourcesOfType(t, 'AWS::KMS::Key');
-    // secrets, EBS, logs (ZeroTrustKeys), the example's analytics data key, the alarm topic's, the Prometheus workspace's, the responder's
+    // secrets, EBS, logs (ZeroTrustKeys), the example's analytics data key, the alarm topic's, the Prometheus workspace's,
+    // the Prometheus alert topic's, the responder's
     expect(keys.map(([id]) => id).sort()).toEqual([
       getAttOf(arnOf(stack.platform.keys.secretsKey.keyArn))![0], getAttOf(arnOf(stack.platform.keys.ebsKey.keyArn))![0],
       getAttOf(arnOf(stack.platform.keys.logsKey.keyArn))![0], getAttOf(arnOf(stack.observability.alarms.key.keyArn))![0],
-      getAttOf(arnOf(stack.observability.prometheus!.encryptionKey.keyArn))![0], getAttOf(arnOf(stack.responder.key.keyArn))![0],
+      getAttOf(arnOf(stack.observability.prometheus!.encryptionKey.keyArn))![0],
+      getAttOf(arnOf(stack.observability.prometheus!.alertTopicKey.keyArn))![0], getAttOf(arnOf(stack.responder.key.keyArn))![0],
     ].concat(keys.map(([id]) => id).filter(id => id.startsWith('AnalyticsDataKey'))).sort());
-    expect(keys).toHaveLength(7);
+    expect(keys).toHaveLength(8);
     for (const [id, key] of keys) {
       expect({ id, rotation: props(key).EnableKeyRotation, deletion: key.DeletionPolicy, replace: key.UpdateReplacePolicy })
         .toEqual({ id, rotation: true, deletion: 'Retain', replace: 'Retain' });
@@ -289,11 +291,13 @@ describe('KMS and logs', () => {
         .toMatch(/^arn:<<Ref:AWS::Partition>>:logs:<<Ref:AWS::Region>>:<<Ref:AWS::AccountId>>:log-group:/);
     }
     // No other key lets the logs service in; the only other service principals are the publishers of the alarm topic
-    // (CloudWatch, EventBridge, AMP of this account) and of the responder's dead letters (EventBridge, SNS).
+    // (CloudWatch, EventBridge, AMP of this account), of the Prometheus alert topic (AMP) and of the responder's dead letters (EventBridge, SNS).
     const alarmKeyId = getAttOf(arnOf(stack.observability.alarms.key.keyArn))![0];
+    const alertKeyId = getAttOf(arnOf(stack.observability.prometheus!.alertTopicKey.keyArn))![0];
     const responderKeyId = getAttOf(arnOf(stack.responder.key.keyArn))![0];
     const allowedServices: Record<string, string[]> = {
       [alarmKeyId]: ['aps.amazonaws.com', 'cloudwatch.amazonaws.com', 'events.amazonaws.com'],
+      [alertKeyId]: ['aps.amazonaws.com'],
       [responderKeyId]: ['events.amazonaws.com', 'sns.amazonaws.com'],
     };
     for (const [id, key] of resourcesOfType(t, 'AWS::KMS::Key').filter(([other]) => other !== logsKeyId)) {
@@ -310,6 +314,38 @@ describe('KMS and logs', () => {
       expect({ id, kms: props(group).KmsKeyId !== undefined, retention: props(group).RetentionInDays > 0 })
         .toEqual({ id, kms: true, retention: true });
     }
+  });
+});
+
+describe('alert -> quarantine path', () => {
+  const refOfTopic = (topic: { topicArn: string }) => refOf(stack.resolve(topic.topicArn));
+
+  test('the responder is subscribed to the Prometheus alert topic only, not to the alarm topic', () => {
+    const fnId = getAttOf(arnOf(stack.responder.responderFunction.functionArn))![0];
+    const lambdaSubscriptions = resourcesOfType(t, 'AWS::SNS::Subscription').filter(([, r]) => props(r).Protocol === 'lambda');
+    expect(lambdaSubscriptions.map(([, r]) => [refOf(props(r).TopicArn), getAttOf(props(r).Endpoint)?.[0]])).toEqual([
+      [refOfTopic(stack.observability.quarantineAlertTopic!), fnId],
+    ]);
+    expect(refOfTopic(stack.observability.quarantineAlertTopic!)).not.toBe(refOfTopic(stack.observability.alarmTopic));
+    // Nothing else subscribes to the alarm topic in the reference (people add theirs).
+    expect(resourcesOfType(t, 'AWS::SNS::Subscription').filter(([, r]) => refOf(props(r).TopicArn) === refOfTopic(stack.observability.alarmTopic))).toEqual([]);
+  });
+
+  test('the alert topic admits sns:Publish from aps.amazonaws.com for this workspace only, and denies it to everyone else', () => {
+    const topicRef = refOfTopic(stack.observability.quarantineAlertTopic!);
+    const [, policy] = onlyResource(t, 'AWS::SNS::TopicPolicy', 'of the alert topic', r => (props(r).Topics ?? []).some((x: unknown) => refOf(x) === topicRef));
+    const workspace = `<<GetAtt:${getAttOf(stack.resolve(stack.observability.prometheus!.workspace.attrArn))![0]}.Arn>>`;
+    const statements: any[] = props(policy).PolicyDocument.Statement;
+    expect(statements.filter(st => st.Effect === 'Allow').map(st => ({ principal: st.Principal, action: st.Action, condition: renderDeep(st.Condition) }))).toEqual([{
+      principal: { Service: 'aps.amazonaws.com' },
+      action: ['sns:Publish', 'sns:GetTopicAttributes'],
+      condition: { StringEquals: { 'aws:SourceAccount': '<<Ref:AWS::AccountId>>' }, ArnEquals: { 'aws:SourceArn': workspace } },
+    }]);
+    // The Denies: plain HTTP (aws-cdk-lib's enforceSSL), and every request not from this workspace.
+    expect(statements.filter(st => st.Effect === 'Deny').map(st => ({ principal: st.Principal, action: st.Action, condition: renderDeep(st.Condition) }))).toEqual([
+      { principal: '*', action: 'sns:Publish', condition: { Bool: { 'aws:SecureTransport': 'false' } } },
+      { principal: '*', action: 'sns:Publish', condition: { ArnNotEquals: { 'aws:SourceArn': workspace } } },
+    ]);
   });
 });
 

@@ -15,10 +15,12 @@ export interface AlarmTopicProps {
 }
 
 /**
- * The one place security alerts go: an SNS topic encrypted with its own customer-managed KMS key
- * (rotation on, retained), TLS-only, that CloudWatch alarms, EventBridge rules and the Amazon
- * Managed Service for Prometheus alert manager of this account may publish to. Subscribe the
- * responder, a chat integration or an email to `topic`.
+ * The one place security alerts go for people: an SNS topic encrypted with its own customer-managed
+ * KMS key (rotation on, retained), TLS-only, that CloudWatch alarms, EventBridge rules and the
+ * Amazon Managed Service for Prometheus alert managers of this account may publish to. Subscribe a
+ * chat integration or an email to `topic`. Not a `QuarantineResponder`: since so many may publish
+ * here, a message on it proves nothing about who sent it (the responder refuses this topic; it
+ * subscribes to `ManagedPrometheus.alertTopic`, which only the workspace may publish to).
  */
 export class AlarmTopic extends Construct {
   /** The encrypted topic. */

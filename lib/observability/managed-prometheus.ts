@@ -2,6 +2,7 @@ import { Aws, Fn, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as aps from 'aws-cdk-lib/aws-aps';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as eks from 'aws-cdk-lib/aws-eks-v2';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
@@ -26,8 +27,13 @@ export interface ManagedPrometheusProps {
    * e.g. `SegmentedVpc.scraperSubnets`. NetworkPolicies must admit their CIDRs (`scraperCidrs`).
    */
   readonly scraperSubnets: ec2.ISubnet[];
-  /** Where the workspace's alert manager sends alerts (KMS-encrypted; its policies must admit aps.amazonaws.com). */
-  readonly alarmTopic: sns.ITopic;
+  /**
+   * The human alarm topic, which gets every alert too (KMS-encrypted; its policies must admit
+   * aps.amazonaws.com), e.g. `AlarmTopic.topic`. Never subscribe a `QuarantineResponder` to it: others
+   * may publish there; the responder subscribes to `alertTopic`.
+   * @default - alerts go to `alertTopic` only
+   */
+  readonly alarmTopic?: sns.ITopic;
   /**
    * Encrypts the workspace.
    * @default - a new customer-managed key, rotation on, retained
@@ -44,10 +50,17 @@ export interface ManagedPrometheusProps {
    */
   readonly denialRateThreshold?: number;
   /**
-   * `MeshRequestRateAnomaly` fires when a source workload's rate exceeds this multiple of its one-day average.
-   * @default 3
+   * `MeshRequestRateAnomaly` fires when a source workload's 5-minute request rate exceeds this
+   * multiple of its highest 5-minute rate of the previous day (for 10 minutes, with a day of history).
+   * @default 2
    */
   readonly anomalyFactor?: number;
+  /**
+   * ...and only when that rate is above this many requests per second: below it, a workload is too
+   * quiet for its jumps to mean anything (and to quarantine on).
+   * @default 1
+   */
+  readonly anomalyMinimumRate?: number;
 }
 
 /**
@@ -55,9 +68,16 @@ export interface ManagedPrometheusProps {
  * managed collector for the cluster with its ENIs in the scraper subnets behind its own security
  * group (egress only to the cluster security group on 15020, 15090, 15014 and 443), the
  * collector's access entry mapped to a read-only discovery ClusterRole, recording and alerting
- * rules, and an alert manager that sends every alert to the alarm topic as JSON (one object per
- * notification, with the cluster's name), which a `QuarantineResponder` subscribed to the topic
- * acts on for the alerts marked `quarantine="true"` (`MeshRequestRateAnomaly`).
+ * rules, and an alert manager that sends every alert as JSON (one object per notification, with the
+ * cluster's name) to a dedicated alert topic, `alertTopic`, and the same to the alarm topic.
+ *
+ * `alertTopic` is the topic a `QuarantineResponder` subscribes to (it acts on the alerts marked
+ * `quarantine="true"`, `MeshRequestRateAnomaly`): encrypted with its own customer-managed key, and
+ * its policy lets aps.amazonaws.com publish only for this workspace (`aws:SourceArn`) of this
+ * account (`aws:SourceAccount`), and denies sns:Publish to every other principal: a request whose
+ * `aws:SourceArn` is not this workspace's, or that has none (an IAM user or role publishing
+ * directly, whatever its identity policy allows), is refused. Alerts on it cannot be forged by
+ * CloudWatch, EventBridge, another workspace or anyone with sns:Publish.
  */
 export class ManagedPrometheus extends Construct {
   /** The workspace. */
@@ -70,6 +90,13 @@ export class ManagedPrometheus extends Construct {
   public readonly rules: aps.CfnRuleGroupsNamespace;
   /** The key that encrypts the workspace. */
   public readonly encryptionKey: kms.IKey;
+  /**
+   * The dedicated alert topic: only this workspace's alert manager may publish to it. Subscribe a
+   * `QuarantineResponder` to it (`alertTopics`), and to nothing else.
+   */
+  public readonly alertTopic: sns.Topic;
+  /** The key that encrypts `alertTopic`. */
+  public readonly alertTopicKey: kms.Key;
 
   constructor(scope: Construct, id: string, props: ManagedPrometheusProps) {
     super(scope, id);
@@ -84,12 +111,18 @@ export class ManagedPrometheus extends Construct {
       throw new Error(`${subject}: scrapeIntervalSeconds must be an integer from 10 to 300 (got ${interval}). Fix: leave it unset for 30.`);
     }
     const denial = props.denialRateThreshold ?? 0;
-    const factor = props.anomalyFactor ?? 3;
+    const factor = props.anomalyFactor ?? 2;
+    const floor = props.anomalyMinimumRate ?? 1;
     if (!(denial >= 0) || !Number.isFinite(denial)) {
       throw new Error(`${subject}: denialRateThreshold must be a finite number of at least 0 (got ${denial}). Fix: leave it unset for 0 (any sustained denial).`);
     }
     if (!(factor > 1) || !Number.isFinite(factor)) {
-      throw new Error(`${subject}: anomalyFactor must be a finite number above 1 (got ${factor}). Fix: leave it unset for 3.`);
+      throw new Error(`${subject}: anomalyFactor must be a finite number above 1 (got ${factor}). Fix: leave it unset for 2 `
+        + '(twice the highest 5-minute rate of the previous day).');
+    }
+    if (!(floor >= 0) || !Number.isFinite(floor)) {
+      throw new Error(`${subject}: anomalyMinimumRate must be a finite number of requests per second of at least 0 (got ${floor}). `
+        + 'Fix: leave it unset for 1, or give e.g. 5 for busier services.');
     }
 
     if (props.encryptionKey) {
@@ -103,11 +136,50 @@ export class ManagedPrometheus extends Construct {
       ZeroTrustKeys.restrictGrants(key);
       this.encryptionKey = key;
     }
+    // The dedicated alert topic, with its own key: the alert manager must use the key to publish.
+    this.alertTopicKey = new kms.Key(this, 'AlertTopicKey', {
+      description: 'Encrypts the alert topic of the Managed Prometheus workspace of cdk-zero-trust-eks (quarantine triggers)',
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    ZeroTrustKeys.restrictGrants(this.alertTopicKey);
+    // aws:SourceAccount only: the workspace's ARN in the key policy would make a cycle (key <- topic <- workspace);
+    // the topic policy below is what admits the one workspace.
+    this.alertTopicKey.addToResourcePolicy(new iam.PolicyStatement({
+      sid: 'AlertManagerUsesTheKey',
+      principals: [new iam.ServicePrincipal('aps.amazonaws.com')],
+      actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+      resources: ['*'],
+      conditions: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } },
+    }));
+    this.alertTopic = new sns.Topic(this, 'AlertTopic', { masterKey: this.alertTopicKey, enforceSSL: true });
+
     this.workspace = new aps.CfnWorkspace(this, 'Workspace', {
       alias: `${Stack.of(this).stackName}-${id}`.slice(0, 100),
       kmsKeyArn: this.encryptionKey.keyArn,
-      alertManagerDefinition: alertManagerDefinition(props.alarmTopic.topicArn, Aws.REGION, props.cluster.clusterName),
+      alertManagerDefinition: alertManagerDefinition(
+        { alertTopicArn: this.alertTopic.topicArn, alarmTopicArn: props.alarmTopic?.topicArn }, Aws.REGION, props.cluster.clusterName),
     });
+
+    // Only this workspace publishes. The Deny's ArnNotEquals is true when aws:SourceArn is another resource's, and also
+    // when the request has no aws:SourceArn at all (IAM: a negated operator on a missing key matches), so it refuses
+    // every IAM user and role, every other service and every other workspace; the workspace's own requests pass.
+    const fromThisWorkspace = { 'aws:SourceArn': this.workspace.attrArn };
+    this.alertTopic.addToResourcePolicy(new iam.PolicyStatement({
+      sid: 'OnlyThisWorkspacePublishes',
+      principals: [new iam.ServicePrincipal('aps.amazonaws.com')],
+      actions: ['sns:Publish', 'sns:GetTopicAttributes'],
+      resources: [this.alertTopic.topicArn],
+      conditions: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID }, ArnEquals: fromThisWorkspace },
+    }));
+    this.alertTopic.addToResourcePolicy(new iam.PolicyStatement({
+      sid: 'DenyPublishFromAnyoneElse',
+      effect: iam.Effect.DENY,
+      principals: [new iam.StarPrincipal()],
+      actions: ['sns:Publish'],
+      resources: [this.alertTopic.topicArn],
+      conditions: { ArnNotEquals: fromThisWorkspace },
+    }));
 
     this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
       vpc: props.cluster.vpc,
@@ -163,7 +235,7 @@ export class ManagedPrometheus extends Construct {
     this.rules = new aps.CfnRuleGroupsNamespace(this, 'Rules', {
       workspace: this.workspace.attrArn,
       name: 'zero-trust',
-      data: prometheusRules({ denialRateThreshold: denial, anomalyFactor: factor, anomalyMinimumRate: 1 }),
+      data: prometheusRules({ denialRateThreshold: denial, anomalyFactor: factor, anomalyMinimumRate: floor }),
     });
   }
 }

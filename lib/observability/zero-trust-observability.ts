@@ -49,11 +49,22 @@ export interface ZeroTrustObservabilityProps {
  * Everything of the Visibility controls for one cluster (controls.md OBS-02, -03, -05): the
  * encrypted alarm topic, audit-log alarms, container and access logs into encrypted, retained log
  * groups, Managed Prometheus with rules and alerts, the CloudWatch dashboard, and optionally
- * GuardDuty EKS protection. Subscribe responders to `alarmTopic`.
+ * GuardDuty EKS protection.
+ *
+ * Two topics: `alarmTopic` is for people (chat, email): the audit-log alarms and every Prometheus
+ * alert go there, and CloudWatch, EventBridge and AMP of the account may publish to it.
+ * `quarantineAlertTopic` (with Managed Prometheus) gets the same Prometheus alerts, and only the
+ * workspace's alert manager may publish to it: subscribe a `QuarantineResponder` to it, never to
+ * `alarmTopic`.
  */
 export class ZeroTrustObservability extends Construct {
-  /** The KMS-encrypted topic every alarm and alert goes to. */
+  /** The KMS-encrypted topic every alarm and alert goes to, for people. */
   public readonly alarmTopic: sns.Topic;
+  /**
+   * With Managed Prometheus: its dedicated alert topic (`ManagedPrometheus.alertTopic`), which only
+   * the workspace's alert manager may publish to. The topic to subscribe a `QuarantineResponder` to.
+   */
+  public readonly quarantineAlertTopic?: sns.Topic;
   /** The topic with its key. */
   public readonly alarms: AlarmTopic;
   /** The audit-log metric filters and alarms. */
@@ -93,6 +104,7 @@ export class ZeroTrustObservability extends Construct {
           + 'Fix: use a SegmentedVpc (it has a Scraper tier), give ExistingNetworkTiers scraperSubnets, or set managedPrometheus: false.');
       }
       this.prometheus = new ManagedPrometheus(this, 'Prometheus', { cluster: zt.cluster, scraperSubnets, alarmTopic: this.alarmTopic });
+      this.quarantineAlertTopic = this.prometheus.alertTopic;
     }
     if (props.guardDuty) {
       this.guardDuty = new GuardDutyEksProtection(this, 'GuardDuty', { detector: props.guardDuty });

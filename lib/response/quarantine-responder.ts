@@ -17,6 +17,7 @@ import { RESPONDER_GROUP, responderRbac } from './responder-rbac';
 import { acknowledge } from '../cluster/compliance-acknowledgements';
 import type { ZeroTrustCluster } from '../cluster/zero-trust-cluster';
 import { ZeroTrustKeys } from '../encryption/zero-trust-keys';
+import { AlarmTopic } from '../observability/alarm-topic';
 
 /**
  * What the responder does to a compromised pod.
@@ -61,12 +62,19 @@ export interface QuarantineResponderProps {
    */
   readonly severityThreshold?: number;
   /**
-   * SNS topics of anomaly alerts the responder subscribes to, e.g. `ZeroTrustObservability.alarmTopic`.
+   * SNS topics of anomaly alerts the responder subscribes to: `ZeroTrustObservability.quarantineAlertTopic`
+   * (`ManagedPrometheus.alertTopic`), which only the workspace's alert manager may publish to. Give
+   * only topics like it: an alert on the topic is a command to quarantine, so whoever may publish
+   * there may have pods quarantined. The alarm topic (`ZeroTrustObservability.alarmTopic`, an
+   * `AlarmTopic`), which CloudWatch, EventBridge and AMP of the account may publish to, is refused.
+   *
    * A message is an alert manager notification rendered as JSON by the message template of
    * `ManagedPrometheus` (Amazon Managed Service for Prometheus): each firing alert whose rule carries
-   * the label `quarantine="true"` quarantines the pod or mesh workload its labels name
-   * (`namespace`/`source_workload_namespace`, `pod` or `workload`/`source_workload`); every other
-   * alert, and a CloudWatch alarm on the same topic, is logged and ignored.
+   * the label `quarantine="true"` quarantines the mesh workload its labels name
+   * (`source_workload_namespace`/`source_workload` when the alert has any `source_*` label, else
+   * `namespace` with `pod` or `workload`); every other alert is logged and ignored; every message
+   * that is not of the template's `format` (a CloudWatch alarm among them) is dropped (logged and
+   * published as dropped).
    * @default - GuardDuty findings only
    */
   readonly alertTopics?: sns.ITopic[];
@@ -274,7 +282,8 @@ export class QuarantineResponder extends Construct {
       })],
     });
 
-    for (const topic of props.alertTopics ?? []) {
+    for (const [i, topic] of (props.alertTopics ?? []).entries()) {
+      checkAlertTopic(this.node.path, i, topic);
       topic.addSubscription(new subscriptions.LambdaSubscription(fn, { deadLetterQueue: this.deliveryDeadLetterQueue }));
     }
 
@@ -380,6 +389,16 @@ class RenderRbac implements IAspect {
     if (node === this.owner) {
       this.owner._renderRbac();
     }
+  }
+}
+
+/** Refuses the alarm topic: anyone the account lets publish there could have pods quarantined. */
+function checkAlertTopic(where: string, index: number, topic: sns.ITopic): void {
+  if (topic.node.scope instanceof AlarmTopic) {
+    throw new Error(`QuarantineResponder '${where}': alertTopics[${index}] is the alarm topic ${topic.node.path}, which CloudWatch, EventBridge `
+      + 'and every Managed Prometheus workspace of the account may publish to (and any principal sns:Publish is granted to): '
+      + 'an alert there could be forged. Fix: pass ZeroTrustObservability.quarantineAlertTopic (ManagedPrometheus.alertTopic), '
+      + 'which only the workspace\'s alert manager may publish to; it receives the same alerts.');
   }
 }
 

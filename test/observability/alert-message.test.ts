@@ -1,7 +1,8 @@
 import { parse as parseYaml } from 'yaml';
 import { goQuote, GoTemplateData, GoTime, KV, renderGoTemplate } from './go-template';
 import {
-  ALERT_MESSAGE_FORMAT, ALERT_SUBJECT_TEMPLATE, alertManagerDefinition, alertMessageTemplate, prometheusRules, QUARANTINE_LABEL,
+  ALERT_MESSAGE_FORMAT, ALERT_RECEIVER, ALERT_SUBJECT_TEMPLATE, alertManagerDefinition, alertMessageTemplate, anomalySummary, prometheusRules,
+  QUARANTINE_LABEL,
 } from '../../lib/observability/prometheus-rules';
 import * as handler from '../../lib/response/handler';
 import * as fixture from '../response/fixtures/sns-alertmanager-anomaly.json';
@@ -16,7 +17,10 @@ import * as fixture from '../response/fixtures/sns-alertmanager-anomaly.json';
  */
 
 const CLUSTER = 'shop-cluster';
-const TOPIC = 'arn:aws:sns:eu-west-1:111122223333:security-alarms';
+const ALERT_TOPIC = 'arn:aws:sns:eu-west-1:111122223333:zero-trust-alerts';
+const ALARM_TOPIC = 'arn:aws:sns:eu-west-1:111122223333:security-alarms';
+/** The anomaly's summary as the rule's template renders it for shop/user with the default factor (2). */
+const SUMMARY = anomalySummary(2).replace('{{ $labels.source_workload_namespace }}/{{ $labels.source_workload }}', 'shop/user');
 const record = ((fixture as any).default ?? fixture).Records[0];
 
 /** The alert the rule `MeshRequestRateAnomaly` raises for shop/user, as Alertmanager hands it to the template. */
@@ -33,14 +37,14 @@ function anomalyData(extra: Record<string, string> = {}, annotations: Record<str
   const alert = {
     Status: 'firing' as const,
     Labels: labels,
-    Annotations: new KV({ summary: 'shop/user sends more than 3x its daily average request rate', ...annotations }),
+    Annotations: new KV({ summary: SUMMARY, ...annotations }),
     StartsAt: new GoTime('2026-03-01T12:00:00Z'),
     EndsAt: new GoTime('0001-01-01T00:00:00Z'),
     GeneratorURL: 'https://aps-workspaces.eu-west-1.amazonaws.com/workspaces/ws-1/graph',
     Fingerprint: '3f9a1c2b7d4e5f60',
   };
   return {
-    Receiver: 'alarm-topic',
+    Receiver: ALERT_RECEIVER,
     Status: 'firing',
     Alerts: [alert],
     GroupLabels: new KV({ alertname: 'MeshRequestRateAnomaly', source_workload: 'user', source_workload_namespace: 'shop' }),
@@ -50,28 +54,42 @@ function anomalyData(extra: Record<string, string> = {}, annotations: Record<str
   };
 }
 
-/** The receiver's sns_configs entry, read from the definition as AMP reads it (YAML inside YAML). */
-function snsConfig(definition: string): Record<string, any> {
+/** The receiver's sns_configs entries, read from the definition as AMP reads it (YAML inside YAML). */
+function snsConfigs(definition: string): Record<string, any>[] {
   const outer = parseYaml(definition);
   const config = parseYaml(outer.alertmanager_config);
-  expect(config.route.receiver).toBe('alarm-topic');
+  expect(config.route.receiver).toBe(ALERT_RECEIVER);
+  expect(config.route.routes).toBeUndefined();
   expect(config.receivers).toHaveLength(1);
-  return config.receivers[0].sns_configs[0];
+  expect(config.receivers[0].name).toBe(ALERT_RECEIVER);
+  return config.receivers[0].sns_configs;
 }
 
 describe('the alert manager definition', () => {
-  const definition = alertManagerDefinition(TOPIC, 'eu-west-1', CLUSTER);
-  const sns = snsConfig(definition);
+  const definition = alertManagerDefinition({ alertTopicArn: ALERT_TOPIC, alarmTopicArn: ALARM_TOPIC }, 'eu-west-1', CLUSTER);
+  const configs = snsConfigs(definition);
+  const sns = configs[0];
+
+  test('one receiver, two SNS configurations: the dedicated alert topic first, then the alarm topic, with the same templates', () => {
+    expect(configs.map(c => c.topic_arn)).toEqual([ALERT_TOPIC, ALARM_TOPIC]);
+    // Alertmanager sends to (and retries) each sns_config of a receiver on its own: people get every alert the responder gets.
+    expect({ ...configs[1], topic_arn: ALERT_TOPIC }).toEqual(configs[0]);
+  });
+
+  test('without an alarm topic, the alert topic alone', () => {
+    expect(snsConfigs(alertManagerDefinition({ alertTopicArn: ALERT_TOPIC }, 'eu-west-1', CLUSTER)).map(c => c.topic_arn)).toEqual([ALERT_TOPIC]);
+  });
 
   test('the SNS receiver uses only Alertmanager sns_config fields AMP allows, with a message and a subject template', () => {
     // Alertmanager's SNSConfig: api_url, sigv4, topic_arn, phone_number, target_arn, subject, message, attributes,
     // send_resolved, http_config. AMP refuses api_url and http_config, and needs sigv4.region.
-    expect(Object.keys(sns).sort()).toEqual(['message', 'send_resolved', 'sigv4', 'subject', 'topic_arn']);
-    expect(sns.topic_arn).toBe(TOPIC);
-    expect(sns.sigv4).toEqual({ region: 'eu-west-1' });
-    expect(sns.send_resolved).toBe(true);
-    expect(sns.message).toBe(alertMessageTemplate(CLUSTER));
-    expect(sns.subject).toBe(ALERT_SUBJECT_TEMPLATE);
+    for (const c of configs) {
+      expect(Object.keys(c).sort()).toEqual(['message', 'send_resolved', 'sigv4', 'subject', 'topic_arn']);
+      expect(c.sigv4).toEqual({ region: 'eu-west-1' });
+      expect(c.send_resolved).toBe(true);
+      expect(c.message).toBe(alertMessageTemplate(CLUSTER));
+      expect(c.subject).toBe(ALERT_SUBJECT_TEMPLATE);
+    }
   });
 
   test('alerts are grouped per alert name and source workload (one workload per notification)', () => {
@@ -94,7 +112,7 @@ describe('the alert manager definition', () => {
     expect(message).toEqual({
       format: ALERT_MESSAGE_FORMAT,
       cluster: CLUSTER,
-      receiver: 'alarm-topic',
+      receiver: ALERT_RECEIVER,
       status: 'firing',
       alerts: [{
         status: 'firing',
@@ -106,7 +124,7 @@ describe('the alert manager definition', () => {
           source_workload: 'user',
           source_workload_namespace: 'shop',
         },
-        annotations: { summary: 'shop/user sends more than 3x its daily average request rate' },
+        annotations: { summary: SUMMARY },
         startsAt: '2026-03-01T12:00:00.000Z',
         fingerprint: '3f9a1c2b7d4e5f60',
       }],
@@ -114,7 +132,7 @@ describe('the alert manager definition', () => {
     expect(handler.parseInput({ Records: [record] })).toEqual([{
       source: 'sns',
       id: 'alertmanager:3f9a1c2b7d4e5f60',
-      reason: 'MeshRequestRateAnomaly: shop/user sends more than 3x its daily average request rate',
+      reason: `MeshRequestRateAnomaly: ${SUMMARY}`,
       cluster: CLUSTER,
       eventTime: Date.parse('2026-03-01T12:00:00.000Z'),
       target: { kind: 'Workload', namespace: 'shop', name: 'user' },
@@ -147,7 +165,7 @@ describe('the alert manager definition', () => {
 });
 
 describe('the rules mark only the request-rate anomaly for quarantine', () => {
-  const rules = parseYaml(prometheusRules({ denialRateThreshold: 0, anomalyFactor: 3, anomalyMinimumRate: 1 }));
+  const rules = parseYaml(prometheusRules({ denialRateThreshold: 0, anomalyFactor: 2, anomalyMinimumRate: 1 }));
   const alerts = rules.groups.flatMap((g: any) => g.rules).filter((r: any) => r.alert);
 
   test('MeshRequestRateAnomaly carries quarantine="true" (a string, as Prometheus labels are); no other alert does', () => {

@@ -171,26 +171,136 @@ describe('OBS-02 container and access logs', () => {
 });
 
 describe('metrics: Managed Prometheus', () => {
-  test('the workspace is encrypted with a CMK and routes alerts to the alarm topic', () => {
+  test('the workspace is encrypted with a CMK and routes alerts to the dedicated alert topic and to the alarm topic', () => {
     const ws = Object.values(resources('AWS::APS::Workspace'));
     expect(ws).toHaveLength(1);
     expect(ws[0].Properties.KmsKeyArn).toEqual({ 'Fn::GetAtt': [idOf(built.observability.prometheus!.encryptionKey.keyArn), 'Arn'] });
     const definition = JSON.stringify(built.stack.resolve(ws[0].Properties.AlertManagerDefinition));
     expect(definition).toContain('sns_configs');
     expect(definition).toContain(idOf(built.observability.alarmTopic.topicArn));
+    expect(definition).toContain(idOf(built.observability.prometheus!.alertTopic.topicArn));
   });
 
-  test('the alert manager definition is alertManagerDefinition of the alarm topic, the region and the cluster\'s name (for the responder)', () => {
+  test('the alert manager definition is alertManagerDefinition of both topics, the region and the cluster\'s name (for the responder)', () => {
     const ws = Object.values(resources('AWS::APS::Workspace'))[0];
     const joined = built.stack.resolve(ws.Properties.AlertManagerDefinition)['Fn::Join'];
     const refs: Record<string, string> = {
-      [idOf(built.observability.alarmTopic.topicArn)]: '<topic>',
+      [idOf(built.observability.prometheus!.alertTopic.topicArn)]: '<alert-topic>',
+      [idOf(built.observability.alarmTopic.topicArn)]: '<alarm-topic>',
       'AWS::Region': '<region>',
       [idOf(built.platform.cluster.clusterName)]: '<cluster>',
     };
     const text = joined[1].map((p: string | { Ref: string }) => (typeof p === 'string' ? p : refs[p.Ref] ?? `<unexpected ${JSON.stringify(p)}>`)).join(joined[0]);
-    expect(text).toBe(alertManagerDefinition('<topic>', '<region>', '<cluster>'));
+    expect(text).toBe(alertManagerDefinition({ alertTopicArn: '<alert-topic>', alarmTopicArn: '<alarm-topic>' }, '<region>', '<cluster>'));
     expect(text).toContain('"cluster":"<cluster>"');
+  });
+
+  describe('the dedicated alert topic (quarantine triggers)', () => {
+    const prometheus = () => built.observability.prometheus!;
+    const workspaceArn = () => ({ 'Fn::GetAtt': [idOf(prometheus().workspace.attrArn), 'Arn'] });
+    const alertTopicRef = () => ({ Ref: idOf(prometheus().alertTopic.topicArn) });
+    const policyStatements = (): any[] => {
+      const policies = Object.values(resources('AWS::SNS::TopicPolicy')).filter(p => JSON.stringify(p.Properties.Topics) === JSON.stringify([alertTopicRef()]));
+      expect(policies).toHaveLength(1);
+      return policies[0].Properties.PolicyDocument.Statement;
+    };
+
+    test('is exposed as ManagedPrometheus.alertTopic and ZeroTrustObservability.quarantineAlertTopic, distinct from the alarm topic', () => {
+      expect(built.observability.quarantineAlertTopic).toBe(prometheus().alertTopic);
+      expect(prometheus().alertTopic).not.toBe(built.observability.alarmTopic);
+    });
+
+    test('is encrypted with its own rotating, retained CMK, which only AWS services may grant on', () => {
+      const keyId = idOf(prometheus().alertTopicKey.keyArn);
+      template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] } });
+      expect(keyId).not.toBe(idOf(built.observability.alarms.key.keyArn));
+      expect(keyId).not.toBe(idOf(prometheus().encryptionKey.keyArn));
+      const key = resources('AWS::KMS::Key')[keyId];
+      expect([key.Properties.EnableKeyRotation, (key as any).DeletionPolicy]).toEqual([true, 'Retain']);
+      expect(key.Properties.KeyPolicy.Statement).toContainEqual(expect.objectContaining({ Sid: 'OnlyAwsServicesCreateGrants', Effect: 'Deny' }));
+    });
+
+    test('the key lets aps.amazonaws.com of this account, and no other service, encrypt for the topic', () => {
+      const statements: any[] = resources('AWS::KMS::Key')[idOf(prometheus().alertTopicKey.keyArn)].Properties.KeyPolicy.Statement;
+      const forServices = statements.filter(st => st.Principal?.Service !== undefined);
+      expect(forServices).toEqual([{
+        Sid: 'AlertManagerUsesTheKey',
+        Effect: 'Allow',
+        Principal: { Service: 'aps.amazonaws.com' },
+        Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        Resource: '*',
+        Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+      }]);
+    });
+
+    test('the topic policy: TLS only; aps.amazonaws.com may publish for this workspace of this account; sns:Publish is denied to everyone else', () => {
+      const statements = policyStatements();
+      expect(statements).toEqual([
+        expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        {
+          Sid: 'OnlyThisWorkspacePublishes',
+          Effect: 'Allow',
+          Principal: { Service: 'aps.amazonaws.com' },
+          Action: ['sns:Publish', 'sns:GetTopicAttributes'],
+          Resource: alertTopicRef(),
+          Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } }, ArnEquals: { 'aws:SourceArn': workspaceArn() } },
+        },
+        {
+          Sid: 'DenyPublishFromAnyoneElse',
+          Effect: 'Deny',
+          Principal: '*',
+          Action: 'sns:Publish',
+          Resource: alertTopicRef(),
+          Condition: { ArnNotEquals: { 'aws:SourceArn': workspaceArn() } },
+        },
+      ]);
+      // No other Allow: CloudWatch, EventBridge and IAM principals are not admitted (they are, to the alarm topic).
+      expect(statements.filter(st => st.Effect === 'Allow').map(st => st.Principal)).toEqual([{ Service: 'aps.amazonaws.com' }]);
+    });
+
+    test('who may publish, by the IAM rules for these statements (a negated operator on a missing key matches)', () => {
+      // The request contexts of the publishers that matter, evaluated against the policy's statements by
+      // a deliberately small evaluator of exactly the operators used (StringEquals, ArnEquals, ArnNotEquals, Bool).
+      const ws = 'arn:aws:aps:eu-west-1:111122223333:workspace/ws-1';
+      const resolve = (v: any): any => (JSON.stringify(v) === JSON.stringify(workspaceArn()) ? ws
+        : JSON.stringify(v) === JSON.stringify({ Ref: 'AWS::AccountId' }) ? '111122223333' : v);
+      type Ctx = { service?: string; arn?: string; keys: Record<string, string> };
+      const matches = (st: any, ctx: Ctx): boolean => {
+        // '*' and { AWS: '*' } (aws-cdk-lib's TLS statement) are taken to cover every principal, services too.
+        const principal = st.Principal === '*' || st.Principal.AWS === '*' || (ctx.service !== undefined && st.Principal.Service === ctx.service);
+        const actions = [st.Action].flat();
+        if (!principal || !actions.includes('sns:Publish')) {
+          return false;
+        }
+        return Object.entries(st.Condition ?? {}).every(([op, kv]) => Object.entries(kv as Record<string, unknown>).every(([key, want]) => {
+          const have = ctx.keys[key];
+          const value = resolve(want);
+          switch (op) {
+            case 'StringEquals': case 'ArnEquals': case 'Bool': return have !== undefined && have === value;
+            case 'ArnNotEquals': return have === undefined || have !== value;
+            default: throw new Error(`operator ${op} is not known to this evaluator`);
+          }
+        }));
+      };
+      const decide = (ctx: Ctx) => {
+        const statements = policyStatements();
+        if (statements.some(st => st.Effect === 'Deny' && matches(st, ctx))) {
+          return 'denied';
+        }
+        return statements.some(st => st.Effect === 'Allow' && matches(st, ctx)) ? 'allowed' : 'not allowed by the topic';
+      };
+      const tls = { 'aws:SecureTransport': 'true' };
+      expect(decide({ service: 'aps.amazonaws.com', keys: { ...tls, 'aws:SourceAccount': '111122223333', 'aws:SourceArn': ws } })).toBe('allowed');
+      expect(decide({ service: 'aps.amazonaws.com', keys: { ...tls, 'aws:SourceAccount': '111122223333', 'aws:SourceArn': `${ws}-other` } })).toBe('denied');
+      expect(decide({ service: 'cloudwatch.amazonaws.com', keys: { ...tls, 'aws:SourceAccount': '111122223333', 'aws:SourceArn': 'arn:aws:cloudwatch:eu-west-1:111122223333:alarm:x' } }))
+        .toBe('denied');
+      expect(decide({ service: 'events.amazonaws.com', keys: { ...tls, 'aws:SourceAccount': '111122223333', 'aws:SourceArn': 'arn:aws:events:eu-west-1:111122223333:rule/x' } }))
+        .toBe('denied');
+      // An IAM user or role of the account, even one whose identity policy allows sns:Publish on *: no aws:SourceArn.
+      expect(decide({ arn: 'arn:aws:iam::111122223333:role/admin', keys: { ...tls } })).toBe('denied');
+      // The workspace itself over plain HTTP: the TLS statement still applies.
+      expect(decide({ service: 'aps.amazonaws.com', keys: { 'aws:SecureTransport': 'false', 'aws:SourceAccount': '111122223333', 'aws:SourceArn': ws } })).toBe('denied');
+    });
   });
 
   test('the managed collector sits in the scraper subnets behind its own security group, writing to the workspace', () => {
@@ -234,7 +344,8 @@ describe('metrics: Managed Prometheus', () => {
     expect(data).toContain('sum by (source_workload_namespace, source_workload, source_principal');
     expect(data).toContain('alert: MeshAuthorizationDenials');
     expect(data).toContain('alert: MeshRequestRateAnomaly');
-    expect(data).toContain('avg_over_time(zero_trust:istio_requests_by_source:rate5m[1d])');
+    expect(data).toContain('max_over_time(zero_trust:istio_requests_by_source:rate5m[1d] offset 30m)');
+    expect(data).not.toContain('avg_over_time');
     expect(data).toMatch(/alert: IstioXdsRejects\n {8}expr: sum\(increase\(pilot_total_xds_rejects\[10m\]\)\) > 0/);
   });
 
@@ -296,6 +407,10 @@ describe('validation of the other constructs', () => {
       .toThrow("ManagedPrometheus 'P3': anomalyFactor must be a finite number above 1 (got 1). Fix:");
     expect(() => new ManagedPrometheus(stack, 'P4', { cluster: built.platform.cluster, scraperSubnets: subnets, alarmTopic: topic, denialRateThreshold: -1 }))
       .toThrow("ManagedPrometheus 'P4': denialRateThreshold must be a finite number of at least 0 (got -1). Fix:");
+    for (const bad of [-1, Number.NaN, Number.POSITIVE_INFINITY]) {
+      expect(() => new ManagedPrometheus(stack, `P5${bad}`, { cluster: built.platform.cluster, scraperSubnets: subnets, alarmTopic: topic, anomalyMinimumRate: bad }))
+        .toThrow(`ManagedPrometheus 'P5${bad}': anomalyMinimumRate must be a finite number of requests per second of at least 0 (got ${bad}). Fix: leave it unset for 1`);
+    }
   });
 
   test('ContainerInsightsLogging rejects infinite retention', () => {

@@ -10,6 +10,8 @@ import { createHandler, HttpKubeApi, QuarantineRecord, ResponderConfig } from '.
  */
 
 const LABEL = 'zero-trust.cdk.io/quarantine';
+const SUMMARY = 'shop/user sends more than 2x its highest request rate of the previous day';
+const FORMAT = 'zero-trust-eks/alertmanager-sns/v1';
 const CLUSTER = 'shop-cluster';
 const USER_POD = 'user-5c7b9d8f6-qq9zt';
 
@@ -65,7 +67,7 @@ describe('alert manager notifications to a labelled pod', () => {
       source: 'sns',
       cluster: CLUSTER,
       findingId: 'alertmanager:3f9a1c2b7d4e5f60',
-      findingType: 'MeshRequestRateAnomaly: shop/user sends more than 3x its daily average request rate',
+      findingType: `MeshRequestRateAnomaly: ${SUMMARY}`,
       target: { kind: 'Workload', namespace: 'shop', name: 'user' },
     });
     expect(record.resolution).toContain('the alert names the mesh workload shop/user, a Deployment: quarantining its 1 pod(s)');
@@ -105,7 +107,7 @@ describe('alert manager notifications to a labelled pod', () => {
     expect(record.reason).toBe('alert MeshAuthorizationDenials is not marked for quarantine (its rule has no label quarantine="true"): recorded, no action');
     expect(server.requests).toHaveLength(0);
     expect(published).toHaveLength(0);
-    expect(JSON.parse(logLines[0])).toMatchObject({ outcome: 'ignored', findingType: 'MeshAuthorizationDenials: shop/user sends more than 3x its daily average request rate' });
+    expect(JSON.parse(logLines[0])).toMatchObject({ outcome: 'ignored', findingType: `MeshAuthorizationDenials: ${SUMMARY}` });
   });
 
   test.each([['false'], ['yes'], ['']])('quarantine="%s" is not the mark: ignored', async value => {
@@ -161,16 +163,64 @@ describe('alert manager notifications to a labelled pod', () => {
     expect(labels(USER_POD)?.[LABEL]).toBeUndefined();
   });
 
-  test('a mesh workload name that names no workload is taken as a bare pod\'s name; a `pod` label names the pod itself', async () => {
+  test('a mesh workload name that names no workload is taken as a bare pod\'s name', async () => {
     server.addPod('shop', 'debug-shell', 'debug-uid', { run: 'debug-shell' });
     const [bare] = await handler()(notification(m => { m.alerts[0].labels.source_workload = 'debug-shell'; }));
     expect(bare.outcome).toBe('quarantined');
     expect(bare.resolution).toContain('taken as a bare pod\'s name: pod shop/debug-shell');
     expect(labels('debug-shell')?.[LABEL]).toBe('true');
+  });
 
-    const [byPod] = await handler()(notification(m => { m.alerts[0].labels.pod = 'order-7d9f8b6c5-x2x4p'; m.alerts[0].labels.namespace = 'shop'; }));
+  /** The fixture's alert with its Istio source labels replaced by `labels` (alertname and the mark kept). */
+  const withoutSource = (alertLabels: Record<string, string>) => notification(m => {
+    m.alerts[0].labels = { alertname: 'PodAnomaly', quarantine: 'true', ...alertLabels };
+  });
+
+  test('with no source_* label, a `pod` label (with `namespace`) names the pod itself, and a `workload` label a workload', async () => {
+    const [byPod] = await handler()(withoutSource({ namespace: 'shop', pod: 'order-7d9f8b6c5-x2x4p' }));
     expect(byPod.target).toEqual({ kind: 'Pod', namespace: 'shop', name: 'order-7d9f8b6c5-x2x4p' });
+    expect(byPod.outcome).toBe('quarantined');
     expect(labels('order-7d9f8b6c5-x2x4p')?.[LABEL]).toBe('true');
+    expect(labels(USER_POD)?.[LABEL]).toBeUndefined();
+
+    const [byWorkload] = await handler()(withoutSource({ namespace: 'shop', workload: 'user', workload_kind: 'Deployment' }));
+    expect(byWorkload.target).toEqual({ kind: 'Deployment', namespace: 'shop', name: 'user' });
+    expect(labels(USER_POD)?.[LABEL]).toBe('true');
+
+    const [nothing] = await handler()(withoutSource({ namespace: 'shop' }));
+    expect(nothing.outcome).toBe('ignored');
+    expect(nothing.reason).toBe('no pod to quarantine: the alert has no source_workload, pod or workload label (or Istio reported it as "unknown")');
+  });
+
+  test('mixed labels (a destination-reported series: namespace/pod are the victim\'s): the source workload is the target, the pod is untouched', async () => {
+    // istio_requests_total{reporter="destination"} as scraped from the order pod: the scrape relabels namespace/pod to
+    // the pod that reported it (the destination), while source_* name the caller, shop/user.
+    const [record] = await handler()(notification(m => {
+      Object.assign(m.alerts[0].labels, { namespace: 'shop', pod: 'order-7d9f8b6c5-x2x4p', workload: 'order', destination_workload: 'order' });
+    }));
+    expect(record.target).toEqual({ kind: 'Workload', namespace: 'shop', name: 'user' });
+    expect(record.outcome).toBe('quarantined');
+    expect(labels(USER_POD)?.[LABEL]).toBe('true');
+    expect(labels('order-7d9f8b6c5-x2x4p')?.[LABEL]).toBeUndefined();
+    expect(server.patches.map(p => p.path)).toEqual([`/api/v1/namespaces/shop/pods/${USER_POD}`]);
+  });
+
+  test('source_* labels without a known source workload: no target at all, never the namespace/pod labels', async () => {
+    for (const edit of [
+      (l: Record<string, string>) => { l.source_workload = 'unknown'; },
+      (l: Record<string, string>) => { delete l.source_workload; delete l.source_workload_namespace; },
+      (l: Record<string, string>) => { delete l.source_workload_namespace; },
+    ]) {
+      const [record] = await handler()(notification(m => {
+        Object.assign(m.alerts[0].labels, { namespace: 'shop', pod: 'order-7d9f8b6c5-x2x4p' });
+        edit(m.alerts[0].labels);
+      }));
+      expect(record.outcome).toBe('ignored');
+      expect(record.target).toBeUndefined();
+      expect(record.reason).toMatch(/^no pod to quarantine: the alert has Istio source labels \(source_principal.*\) but no known source_workload_namespace and source_workload .*its namespace, pod and workload labels may name the destination, so they are not used$/);
+    }
+    expect(server.requests).toHaveLength(0);
+    expect(labels('order-7d9f8b6c5-x2x4p')?.[LABEL]).toBeUndefined();
   });
 
   test('workload_kind on the rule fixes the kind; an unknown one, or Istio\'s "unknown" workload, names nothing', async () => {
@@ -184,7 +234,7 @@ describe('alert manager notifications to a labelled pod', () => {
 
     const [unknown] = await handler()(notification(m => { m.alerts[0].labels.source_workload = 'unknown'; }));
     expect(unknown.outcome).toBe('ignored');
-    expect(unknown.reason).toContain('no pod, workload or source_workload label');
+    expect(unknown.reason).toContain('but no known source_workload_namespace and source_workload (got "shop"/"unknown")');
   });
 
   test('a namespace outside the responder\'s namespaces is ignored', async () => {
@@ -201,20 +251,50 @@ describe('other messages on the alert topic', () => {
     return event;
   };
 
-  test('a CloudWatch alarm notification (the audit-log alarms share the topic) is recognised and ignored, not published', async () => {
+  test('a CloudWatch alarm notification (the responder subscribed to the alarm topic) is dropped: logged and published as dropped', async () => {
     const alarm = JSON.stringify({ AlarmName: 'PodExecAttach', NewStateValue: 'ALARM', NewStateReason: 'Threshold Crossed', StateChangeTime: '2026-03-01T12:00:00.000+0000' });
     const [record] = await handler()(sns(alarm));
-    expect(record.outcome).toBe('ignored');
-    expect(record.reason).toBe('a CloudWatch alarm notification (PodExecAttach: ALARM), not a quarantine request');
-    expect(published).toHaveLength(0);
+    expect(record.outcome).toBe('dropped');
+    expect(record.reason).toBe('malformed input, dropped without retry: a CloudWatch alarm notification (PodExecAttach: ALARM) has no format, '
+      + `not "${FORMAT}" (the library's alert manager template): not a quarantine request. `
+      + 'The responder must subscribe to ManagedPrometheus.alertTopic only (this came from arn:aws:sns:eu-west-1:111122223333:zero-trust-alerts)');
+    expect(published).toEqual([record]);
+    expect(JSON.parse(logLines[0])).toMatchObject({ outcome: 'dropped', reason: record.reason });
     expect(server.requests).toHaveLength(0);
+  });
+
+  /** The fixture's message, as a forger would write it: everything right, a quarantine-marked alert for shop/user. */
+  const forged = (format: unknown) => {
+    const message = JSON.parse(notification().Records[0].Sns.Message);
+    if (format === undefined) {
+      delete message.format;
+    } else {
+      message.format = format;
+    }
+    return JSON.stringify(message);
+  };
+
+  test.each([
+    ['without format', forged(undefined), 'SNS message has no format'],
+    ['of another format', forged('zero-trust-eks/alertmanager-sns/v2'), 'SNS message has format "zero-trust-eks/alertmanager-sns/v2"'],
+    ['with the format in another case', forged(FORMAT.toUpperCase()), `SNS message has format "${FORMAT.toUpperCase()}"`],
+    ['with a non-string format', forged(1), 'SNS message has format 1'],
+  ])('a well-formed, quarantine-marked alert notification %s is dropped (logged, published), and nothing is labelled', async (_name, message, why) => {
+    const [record] = await handler()(sns(message));
+    expect(record.outcome).toBe('dropped');
+    expect(record.reason).toContain(why);
+    expect(record.reason).toContain(`not "${FORMAT}"`);
+    expect(published).toEqual([record]);
+    expect(JSON.parse(logLines[0])).toMatchObject({ outcome: 'dropped' });
+    expect(server.requests).toHaveLength(0);
+    expect(labels(USER_POD)?.[LABEL]).toBeUndefined();
   });
 
   test.each([
     ['the alert manager\'s default text message', '[FIRING:1] MeshRequestRateAnomaly (shop user)\nLabels:\n - alertname = MeshRequestRateAnomaly'],
-    ['JSON without alerts', JSON.stringify({ receiver: 'alarm-topic', status: 'firing' })],
-    ['an empty alerts array', JSON.stringify({ receiver: 'alarm-topic', status: 'firing', alerts: [] })],
-    ['a marked alert without a cluster', JSON.stringify({ alerts: [{ status: 'firing', labels: { quarantine: 'true', source_workload: 'user', source_workload_namespace: 'shop' }, startsAt: new Date().toISOString() }] })],
+    ['JSON without alerts', JSON.stringify({ format: FORMAT, receiver: 'zero-trust-alerts', status: 'firing' })],
+    ['an empty alerts array', JSON.stringify({ format: FORMAT, receiver: 'zero-trust-alerts', status: 'firing', alerts: [] })],
+    ['a marked alert without a cluster', JSON.stringify({ format: FORMAT, alerts: [{ status: 'firing', labels: { quarantine: 'true', source_workload: 'user', source_workload_namespace: 'shop' }, startsAt: new Date().toISOString() }] })],
   ])('%s is dropped as malformed, published, never retried', async (_name, message) => {
     const records = await handler()(sns(message));
     expect(records.map(r => r.outcome)).toEqual(['dropped']);

@@ -17,6 +17,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { AwsSolutionsChecks, NagPack, NIST80053R5Checks } from 'cdk-nag';
 import { IConstruct } from 'constructs';
 import { ServicePort, ZeroTrustChecks, ZeroTrustCluster } from '../../lib';
+import { AlarmTopic } from '../../lib/observability/alarm-topic';
 import { QuarantineAction, QuarantineResponder, QuarantineResponderProps } from '../../lib/response/quarantine-responder';
 import { RESPONDER_BUNDLE_DIR, responderCode } from '../../lib/response/responder-bundle';
 import { RESPONDER_GROUP, RESPONDER_RULES, SCALE_DOWN_RULE } from '../../lib/response/responder-rbac';
@@ -427,6 +428,18 @@ describe('QuarantineResponder options and validation', () => {
 
   test.each([Duration.seconds(5), Duration.minutes(6)])('timeout %p is refused', d => {
     expect(attempt({ timeout: d })).toThrow(/timeout must be between 10 seconds and 5 minutes/);
+  });
+
+  test('the alarm topic (AlarmTopic, where CloudWatch, EventBridge and every AMP workspace publish) is refused as an alert topic, naming the fix', () => {
+    const stack = new Stack(new App({ context: { ...CDK_JSON_CONTEXT } }), 'Alarmed');
+    const platform = new ZeroTrustCluster(stack, 'Platform', { version: eks.KubernetesVersion.V1_35, kubectlLayer: new KubectlV35Layer(stack, 'Kubectl') });
+    const alarms = new AlarmTopic(stack, 'Alarms');
+    const dedicated = new sns.Topic(stack, 'Dedicated');
+    expect(() => new QuarantineResponder(stack, 'Quarantine', { cluster: platform, alertTopics: [dedicated, alarms.topic] }))
+      .toThrow("QuarantineResponder 'Alarmed/Quarantine': alertTopics[1] is the alarm topic Alarmed/Alarms/Topic, which CloudWatch, EventBridge "
+        + 'and every Managed Prometheus workspace of the account may publish to (and any principal sns:Publish is granted to): an alert there could be forged. '
+        + "Fix: pass ZeroTrustObservability.quarantineAlertTopic (ManagedPrometheus.alertTopic), which only the workspace's alert manager may publish to; "
+        + 'it receives the same alerts.');
   });
 
   test('a missing bundle fails with the command that builds it', () => {

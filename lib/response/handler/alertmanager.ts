@@ -14,13 +14,23 @@ import { IgnoredInput, Json, MalformedInput, namedTarget, obj, ParsedInput, pars
  *                 "startsAt": "2026-03-01T12:00:00.000Z", "fingerprint": "..." } ] }
  * ```
  *
+ * Only a message whose `format` is exactly that (`ALERT_MESSAGE_FORMAT`) is read; every other SNS
+ * message (a CloudWatch alarm, the alert manager's default text, JSON of another shape) is dropped:
+ * logged and published as dropped, never retried. The format tells messages apart, it proves no
+ * origin: the topic's policy does (`ManagedPrometheus.alertTopic`, which only the workspace may
+ * publish to).
+ *
  * One notification carries every alert of its group; each alert becomes one request. An alert acts
  * only when it is firing and its rule marks it with the label `quarantine="true"`; every other alert
  * is recorded (logged) and ignored. The target comes from the alert's labels:
- * - `namespace`, else Istio's `source_workload_namespace`;
- * - `pod` (a pod name), else `workload`, else Istio's `source_workload` (a mesh workload name: the
- *   Deployment's in most cases), of the kind `workload_kind` when the rule states one, else resolved
- *   by the responder;
+ * - when any Istio `source_*` label is present (the series is about a sender): only
+ *   `source_workload_namespace` and `source_workload` (a mesh workload name: the Deployment's in
+ *   most cases), of the kind `workload_kind` when the rule states one, else resolved by the
+ *   responder. `namespace`, `pod` and `workload` are not used then: on `istio_requests_total`
+ *   reported by the destination the scrape sets them to the reporting pod, the destination, which
+ *   is the victim, not the sender. Without a known source workload there is no target;
+ * - with no `source_*` label: `namespace` with `pod` (a pod name), else with `workload` (of the
+ *   kind `workload_kind`, else resolved);
  * - the cluster is the label `cluster`, else the message's `cluster` (the template writes the
  *   workspace's cluster there).
  * @internal
@@ -48,8 +58,15 @@ export function parseSnsRecord(record: unknown): ParsedInput[] {
   if (!message) {
     return [{ malformed: 'SNS message is not a JSON object (an alert manager without the library\'s message template sends a text list)', id }];
   }
-  if (str(message.AlarmName) && str(message.NewStateValue)) {
-    return [{ ignored: `a CloudWatch alarm notification (${message.AlarmName}: ${message.NewStateValue}), not a quarantine request`, source: 'sns', id }];
+  if (message.format !== ALERT_MESSAGE_FORMAT) {
+    const what = str(message.AlarmName) && str(message.NewStateValue)
+      ? `a CloudWatch alarm notification (${message.AlarmName}: ${message.NewStateValue})` : 'SNS message';
+    const format = message.format === undefined ? 'no format' : `format ${JSON.stringify(message.format)}`;
+    return [{
+      malformed: `${what} has ${format}, not "${ALERT_MESSAGE_FORMAT}" (the library's alert manager template): not a quarantine request. `
+        + `The responder must subscribe to ManagedPrometheus.alertTopic only${str(sns.TopicArn) ? ` (this came from ${sns.TopicArn})` : ''}`,
+      id,
+    }];
   }
   return parseAlertmanagerMessage(message, id, parseTime(sns.Timestamp));
 }
@@ -96,23 +113,41 @@ function parseAlert(a: unknown, index: number, message: Json, messageId: string 
   return { ...request, target: targetOfLabels(labels) };
 }
 
-/** The pod or workload an alert's labels name. */
+/** The pod or workload an alert's labels name (see the top of this file for the order). */
 function targetOfLabels(labels: Record<string, string>): QuarantineRequest['target'] {
-  const namespace = known(labels.namespace) ?? known(labels.source_workload_namespace);
+  const sourceLabels = Object.keys(labels).filter(k => k.startsWith('source_')).sort();
+  if (sourceLabels.length > 0) {
+    const namespace = known(labels.source_workload_namespace);
+    const workload = known(labels.source_workload);
+    if (!namespace || !workload) {
+      return {
+        unsupported: `the alert has Istio source labels (${sourceLabels.join(', ')}) but no known source_workload_namespace and source_workload `
+          + `(got ${JSON.stringify(labels.source_workload_namespace ?? null)}/${JSON.stringify(labels.source_workload ?? null)}); `
+          + 'its namespace, pod and workload labels may name the destination, so they are not used',
+      };
+    }
+    return ofKind(namespace, workload, labels.workload_kind);
+  }
+  const namespace = known(labels.namespace);
   const pod = known(labels.pod);
   if (pod) {
     return namedTarget('Pod', namespace, pod, undefined);
   }
-  const workload = known(labels.workload) ?? known(labels.source_workload);
+  const workload = known(labels.workload);
   if (!workload) {
-    return { unsupported: 'the alert has no pod, workload or source_workload label (or Istio reported it as "unknown")' };
+    return { unsupported: 'the alert has no source_workload, pod or workload label (or Istio reported it as "unknown")' };
   }
-  if (labels.workload_kind === undefined) {
+  return ofKind(namespace, workload, labels.workload_kind);
+}
+
+/** A workload of the kind the rule states, else a mesh workload name the responder resolves. */
+function ofKind(namespace: string | undefined, workload: string, workloadKindLabel: string | undefined): QuarantineRequest['target'] {
+  if (workloadKindLabel === undefined) {
     return namedTarget('Workload', namespace, workload, undefined);
   }
-  const kind = workloadKind(labels.workload_kind);
+  const kind = workloadKind(workloadKindLabel);
   if (!kind) {
-    return { unsupported: `label workload_kind ${JSON.stringify(labels.workload_kind)} is not one of Pod, Deployment, ReplicaSet, StatefulSet, DaemonSet, Job` };
+    return { unsupported: `label workload_kind ${JSON.stringify(workloadKindLabel)} is not one of Pod, Deployment, ReplicaSet, StatefulSet, DaemonSet, Job` };
   }
   return namedTarget(kind, namespace, workload, undefined);
 }

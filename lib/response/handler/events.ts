@@ -14,7 +14,7 @@ import { Json, obj, ParsedInput, parseTime, str, targetOf } from './requests';
  *   API_KubernetesWorkloadDetails.html (`name`, `type`, `uid`, `namespace`).
  * - An SNS event (`Records[].Sns`): each message is the JSON the Amazon Managed Service for
  *   Prometheus alert manager renders with this library's message template, one request per alert
- *   (alertmanager.ts); a CloudWatch alarm notification on the same topic is recognised and ignored.
+ *   (alertmanager.ts); any other message (a CloudWatch alarm notification among them) is dropped.
  *
  * @internal
  */

@@ -45,7 +45,7 @@ export interface MalformedInput {
 
 /**
  * A well-formed input that asks for no quarantine: an alert not marked for quarantine, a resolved
- * alert, a CloudWatch alarm on the same topic. Logged, not published, never retried.
+ * alert. Logged, not published, never retried.
  */
 export interface IgnoredInput {
   readonly ignored: string;
