@@ -97,10 +97,10 @@ describe('K8S-08: one ResourceQuota and one LimitRange per service namespace', (
       expect(ofKind(objects, 'LimitRange').filter(o => o.metadata.namespace === ns)).toHaveLength(1);
       expect(find(objects, 'ResourceQuota', ns, 'zero-trust.resource-quota').spec).toEqual({
         hard: {
-          'limits.memory': '48Gi',
+          'limits.memory': '96Gi',
           'pods': '50',
-          'requests.cpu': '8',
-          'requests.memory': '16Gi',
+          'requests.cpu': '16',
+          'requests.memory': '32Gi',
           'services.loadbalancers': '0',
           'services.nodeports': '0',
         },
@@ -124,17 +124,17 @@ describe('K8S-08: one ResourceQuota and one LimitRange per service namespace', (
   test('quota entries merge over the defaults, container defaults replace theirs, a CPU limit may be added', () => {
     const tuned = declare({
       namespaceResources: {
-        quota: { 'requests.cpu': '16', 'limits.cpu': '32', 'count/jobs.batch': '10', 'requests.storage': '100Gi' },
+        quota: { 'requests.cpu': '24', 'limits.cpu': '32', 'count/jobs.batch': '10', 'requests.storage': '100Gi' },
         containerDefaults: { cpuRequest: '250m', memoryRequest: '256Mi', memoryLimit: '1Gi', cpuLimit: '2' },
       },
     });
     expect(find(tuned, 'ResourceQuota', 'payments', 'zero-trust.resource-quota').spec.hard).toEqual({
       'count/jobs.batch': '10',
       'limits.cpu': '32',
-      'limits.memory': '48Gi',
+      'limits.memory': '96Gi',
       'pods': '50',
-      'requests.cpu': '16',
-      'requests.memory': '16Gi',
+      'requests.cpu': '24',
+      'requests.memory': '32Gi',
       'requests.storage': '100Gi',
       'services.loadbalancers': '0',
       'services.nodeports': '0',

@@ -138,6 +138,95 @@ describe('the probes: access granted to anyone, hidden egress, weak mTLS and bro
   });
 });
 
+describe('the review\'s gaps: look-alike pods, undeclared ports and named ports', () => {
+  const NP = ['NetworkPolicy', 'networking.k8s.io/v1'] as const;
+  const NOT_QUARANTINED = [{ key: 'zero-trust.cdk.io/quarantine', operator: 'DoesNotExist' }];
+  const ORDER_IN_SHOP = { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'shop' } }, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'order' }, matchExpressions: NOT_QUARANTINED } };
+  /** The findings of the declaration plus `add`, synthesized with SelfCheck.WARN. */
+  const findings = (add: (chart: ZeroTrustPolicyChart) => void): string[] => {
+    const { chart } = declare(SelfCheck.WARN);
+    add(chart);
+    const write = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      chart.toJson();
+    } finally {
+      write.mockRestore();
+    }
+    return chart.selfCheckFindings;
+  };
+  const ingressInto = (id: string, rule: Record<string, unknown>) => (c: ZeroTrustPolicyChart) =>
+    extra(c, id, ...NP, 'payments', { podSelector: { matchLabels: { 'app.kubernetes.io/name': 'payment' }, matchExpressions: NOT_QUARANTINED }, ingress: [rule], policyTypes: ['Ingress'] });
+
+  test('(a) an ingress peer that matches the caller\'s labels in every namespace admits a look-alike pod of an unmanaged namespace', () => {
+    const problems = findings(ingressInto('LookAlike', {
+      from: [{ namespaceSelector: {}, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'order' }, matchExpressions: NOT_QUARANTINED } }],
+      ports: [{ port: 8443, protocol: 'TCP' }],
+    }));
+    expect(problems).toContain('undeclared flow probe/impersonator/shop/order -> payments/payment:8443/TCP is open: NetworkPolicy (NetworkPolicy/payments/lookalike)');
+    expect(problems).toContain('undeclared ingress into payments/payment:8443/TCP from probe/impersonator/shop/order (NetworkPolicy/payments/lookalike)');
+  });
+
+  test('(a) an egress peer that matches the callee\'s labels in every namespace reaches a look-alike pod', () => {
+    const problems = findings(c => extra(c, 'LookAlikeOut', ...NP, 'shop', {
+      podSelector: { matchLabels: { 'app.kubernetes.io/name': 'order' }, matchExpressions: NOT_QUARANTINED },
+      egress: [{ to: [{ namespaceSelector: {}, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'payment' }, matchExpressions: NOT_QUARANTINED } }], ports: [{ port: 8443, protocol: 'TCP' }] }],
+      policyTypes: ['Egress'],
+    }));
+    expect(problems).toEqual(['undeclared egress shop/order -> probe/impersonator/payments/payment:8443/TCP is open: NetworkPolicy (NetworkPolicy/shop/lookalikeout)']);
+  });
+
+  test('(a) the platform pods have look-alikes too: DNS egress to kube-dns labels in every namespace, ingress from gateway labels in every namespace', () => {
+    expect(findings(c => extra(c, 'AnyDns', ...NP, 'shop', {
+      podSelector: { matchLabels: { 'app.kubernetes.io/name': 'order' }, matchExpressions: NOT_QUARANTINED },
+      egress: [{ to: [{ namespaceSelector: {}, podSelector: { matchLabels: { 'k8s-app': 'kube-dns' }, matchExpressions: NOT_QUARANTINED } }], ports: [{ port: 53, protocol: 'UDP' }] }],
+      policyTypes: ['Egress'],
+    }))).toEqual(['undeclared egress shop/order -> probe/impersonator/platform/cluster-dns:53/UDP is open: NetworkPolicy (NetworkPolicy/shop/anydns)']);
+    expect(findings(ingressInto('AnyGateway', {
+      from: [{ namespaceSelector: {}, podSelector: { matchLabels: { istio: 'ingressgateway' }, matchExpressions: NOT_QUARANTINED } }], ports: [{ port: 8443, protocol: 'TCP' }],
+    }))).toContain('undeclared ingress into payments/payment:8443/TCP from probe/impersonator/platform/ingress-gateway (NetworkPolicy/payments/anygateway)');
+  });
+
+  test('(a) a peer open to every pod reports the stranger once, not again for each look-alike', () => {
+    const problems = findings(ingressInto('EveryPod', { from: [{ namespaceSelector: {} }], ports: [{ port: 8443, protocol: 'TCP' }] }));
+    expect(problems).toContain('undeclared ingress into payments/payment:8443/TCP from probe/stranger/zero-trust-probe-unmanaged (NetworkPolicy/payments/everypod)');
+    expect(problems.filter(p => p.includes('impersonator'))).toEqual([]);
+  });
+
+  test.each([
+    ['a port nobody declared', [{ port: 9090, protocol: 'TCP' }], 'TCP 9090'],
+    ['the Istio health port', [{ port: 15021, protocol: 'TCP' }], 'TCP 15021'],
+    ['a range reaching past the declared ports', [{ port: 8443, endPort: 9000, protocol: 'TCP' }], 'TCP 8443-9000'],
+    ['every TCP port', [{ protocol: 'TCP' }], 'every TCP port'],
+    ['a declared port number over UDP', [{ port: 8443, protocol: 'UDP' }], 'UDP 8443'],
+  ])('(b) an ingress rule from a declared caller on %s is reported, naming the policy', (_, ports, what) => {
+    expect(findings(ingressInto('Wider', { from: [ORDER_IN_SHOP], ports }))).toContain(
+      `undeclared ingress port: NetworkPolicy/payments/wider admits ${what} into payments/payment, which declares only TCP 8443, 9000 and the sidecar metrics ports TCP 15020, 15090`);
+  });
+
+  test('(b) an ingress rule without ports admits every port', () => {
+    expect(findings(ingressInto('AllPorts', { from: [ORDER_IN_SHOP] }))).toContain(
+      'undeclared ingress port: NetworkPolicy/payments/allports admits every port into payments/payment, which declares only TCP 8443, 9000 and the sidecar metrics ports TCP 15020, 15090');
+  });
+
+  test('(b) a range inside the declared and metrics ports, and a rule that selects only quarantined pods', () => {
+    expect(findings(ingressInto('Inside', { from: [ORDER_IN_SHOP], ports: [{ port: 15020, endPort: 15020, protocol: 'TCP' }] }))
+      .filter(p => p.startsWith('undeclared ingress port'))).toEqual([]);
+    expect(findings(c => extra(c, 'Forensics', ...NP, 'payments', {
+      podSelector: { matchLabels: { 'zero-trust.cdk.io/quarantine': 'true' } }, ingress: [{ from: [ORDER_IN_SHOP], ports: [{ port: 9090, protocol: 'TCP' }] }], policyTypes: ['Ingress'],
+    }))).toEqual(['quarantine broken: NetworkPolicy/payments/forensics admits TCP 9090 into probe/quarantined/payments/payment']);
+  });
+
+  test('(c) a named port in an ingress or an egress rule is reported as unverifiable', () => {
+    expect(findings(ingressInto('NamedIn', { from: [ORDER_IN_SHOP], ports: [{ port: 'http', protocol: 'TCP' }] }))).toEqual(
+      ['named port \'http\' in NetworkPolicy/payments/namedin: the self-check cannot resolve it; name the port number (ingress of payments/payment)']);
+    expect(findings(c => extra(c, 'NamedOut', ...NP, 'shop', {
+      podSelector: { matchLabels: { 'app.kubernetes.io/name': 'order' }, matchExpressions: NOT_QUARANTINED },
+      egress: [{ to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'payments' } } }], ports: [{ port: 'metrics', protocol: 'TCP' }] }],
+      policyTypes: ['Egress'],
+    }))).toEqual(['named port \'metrics\' in NetworkPolicy/shop/namedout: the self-check cannot resolve it; name the port number (egress of shop/order)']);
+  });
+});
+
 describe('verifyDeclaration on objects it did not render', () => {
   function model() {
     const m = new PolicyModel({ owner: 'test', trustDomain: 'cluster.local', clusterDomain: 'cluster.local', defaultNamespace: 'shop', platform: resolvePlatform() });

@@ -1,8 +1,8 @@
 import { cidrContains, prefixLength } from './cidr';
 import { EffectiveAccess, FlowDecision } from './effective-access';
 import { KubeObject } from './manifest';
-import { EgressAllowance, EXTERNAL } from './network-policy-semantics';
-import { isQuarantinedCopy, quarantinedCopy, strangerId, strangers, UNMANAGED_NAMESPACE } from './probes';
+import { EgressAllowance, EXTERNAL, IngressRule } from './network-policy-semantics';
+import { impersonator, isImpersonator, isQuarantinedCopy, quarantinedCopy, quarantinedId, strangerId, strangers, UNMANAGED_NAMESPACE } from './probes';
 import { Workload } from './workload';
 import { Microservice } from '../model/microservice';
 import { PolicyModel } from '../model/policy-model';
@@ -86,10 +86,16 @@ export function declaredFlows(model: PolicyModel): Map<string, string[]> {
  * Proves that `objects` allow exactly what `model` declares, at each layer on its own, and that
  * no declared pod loses DNS or istiod. Besides the declared and platform workloads, the analysis
  * places probes (probes.ts): a stranger pod in every namespace involved and in an unmanaged one,
- * and a quarantined copy of every service. Checked:
+ * an impersonator of every service and platform pod (its labels, in the unmanaged namespace) and
+ * a quarantined copy of every service. Checked:
  * - every flow into a service, from any workload or the outside world, is declared, with exactly
  *   the declared requests; every declared flow is open at both layers;
  * - no ipBlock admits an address range into a service's declared ports;
+ * - no ingress rule of a service's pods (quarantined or not) opens a port other than its declared
+ *   ones and the sidecar metrics ports: a missing port list, a protocol other than TCP, a port
+ *   range reaching outside, an undeclared number;
+ * - no rule of a service's pods names a port: declared ports have numbers only, so the check
+ *   cannot tell what a named port opens (the library writes numbers);
  * - every service port is under STRICT mTLS;
  * - every service's egress is isolated and admits only its declared callees, DNS, istiod and
  *   its declared external endpoints (CIDRs and port);
@@ -110,18 +116,27 @@ export function verifyDeclaration(model: PolicyModel, objects: readonly KubeObje
   const serviceIds = model.services.map(serviceId);
   const serviceIdSet = new Set(serviceIds);
   const copies = declared.filter(w => serviceIdSet.has(w.id)).map(w => quarantinedCopy(w, p.quarantineLabel));
+  // Platform pods too: a peer with the DNS pods' labels in every namespace lets any look-alike answer DNS.
+  const impersonators = declared.map(impersonator);
   const strangerNamespaces = [...model.services.map(s => s.namespace), p.rootNamespace, p.gatewayNamespace, p.dnsNamespace, 'default', UNMANAGED_NAMESPACE];
   const access = EffectiveAccess._fromObjects(objects, {
     rootNamespace: p.rootNamespace,
     trustDomain: model.trustDomain,
-    workloads: [...declared, ...strangers(strangerNamespaces), ...copies],
+    workloads: [...declared, ...strangers(strangerNamespaces), ...copies, ...impersonators],
   });
   const isMetricsFlow = (dst: string, port: number) => (metricsPortsOf.get(dst) ?? []).includes(port);
   const expected = declaredFlows(model);
   const problems: string[] = [];
   const seen = new Set<string>();
-  for (const flow of access.flows([...serviceIds, ...copies.map(c => c.id)])) {
+  const flows = access.flows([...serviceIds, ...copies.map(c => c.id)]);
+  // An impersonator's flow that the unmanaged stranger has too, through the same policies, is reported once: for the stranger.
+  const unmanaged = strangerId(UNMANAGED_NAMESPACE);
+  const strangerFlows = new Map(flows.filter(f => f.source === unmanaged).map(f => [`${f.destination}|${f.port}|${f.protocol}`, openLayers(f)]));
+  for (const flow of flows) {
     const key = `${flow.source}|${flow.destination}|${flow.port}`;
+    if (isImpersonator(flow.source) && strangerFlows.get(`${flow.destination}|${flow.port}|${flow.protocol}`) === openLayers(flow)) {
+      continue;
+    }
     if (isQuarantinedCopy(flow.destination)) {
       problems.push(`quarantine broken: ${describe(flow)} into a quarantined pod is open: ${openLayers(flow)}`);
       continue;
@@ -151,6 +166,7 @@ export function verifyDeclaration(model: PolicyModel, objects: readonly KubeObje
     }
   }
   problems.push(...verifyServicePorts(model, access, expected));
+  problems.push(...verifyIngressPorts(model, access));
   problems.push(...verifyMetricsPorts(model, access, metricsPortsOf, platformFlows.scraperCidrs ?? []));
   problems.push(...verifyEgress(model, access, expected));
   problems.push(...verifyQuarantinedEgress(access, copies));
@@ -195,7 +211,11 @@ function verifyServicePorts(model: PolicyModel, access: EffectiveAccess, expecte
           problems.push(`undeclared ingress into ${id}:${port}/TCP from every source (${r.policy})`);
           continue;
         }
+        const sameAsStranger = r.peers.has(strangerId(UNMANAGED_NAMESPACE));
         for (const peer of [...r.peers].sort()) {
+          if (sameAsStranger && isImpersonator(peer)) {
+            continue; // reported for the stranger, whom the same rule admits
+          }
           if (peer !== EXTERNAL && !expected.has(`${peer}|${id}|${port}`)) {
             problems.push(`undeclared ingress into ${id}:${port}/TCP from ${peer} (${r.policy})`);
           }
@@ -209,8 +229,9 @@ function verifyServicePorts(model: PolicyModel, access: EffectiveAccess, expecte
 /**
  * A service's egress admits exactly its declared callees (on their declared ports), DNS, istiod
  * and its declared external endpoints. An egress rule open to every destination, every port or
- * a port range, to an undeclared pod (a stranger, a quarantined pod, a service it does not
- * call), or to an address range no declared endpoint covers, is reported.
+ * a port range, to an undeclared pod (a stranger, an impersonator, a quarantined pod, a service
+ * it does not call), or to an address range no declared endpoint covers, is reported, and so is
+ * a named port: declared pods have unnamed ports, so what it opens is unknown.
  */
 function verifyEgress(model: PolicyModel, access: EffectiveAccess, expected: Map<string, string[]>): string[] {
   const p = model.platform;
@@ -223,7 +244,6 @@ function verifyEgress(model: PolicyModel, access: EffectiveAccess, expected: Map
     outOf.set(source, set);
   }
   const platform = [`${PLATFORM_IDS.dns}|${p.dnsPort}|UDP`, `${PLATFORM_IDS.dns}|${p.dnsPort}|TCP`, `${PLATFORM_IDS.istiod}|${p.istiodXdsPort}|TCP`];
-  const workloads = new Map(access.workloads.map(w => [w.id, w]));
   for (const s of model.services) {
     const id = serviceId(s);
     const allowances = access._egressAllowances(id);
@@ -234,27 +254,28 @@ function verifyEgress(model: PolicyModel, access: EffectiveAccess, expected: Map
     const allowed = new Set([...(outOf.get(id) ?? []), ...platform]);
     const endpoints = s._externalEndpoints();
     for (const a of allowances) {
+      for (const x of a.ports ?? []) {
+        if (typeof x.port === 'string') {
+          problems.push(namedPortFinding(x.port, a.policy, `egress of ${id}`));
+        }
+      }
       if (a.peers === undefined) {
         problems.push(`undeclared egress: ${id} may reach every destination${portsText(a.ports)} (${a.policy})`);
         continue;
       }
-      const specs = a.ports;
+      const specs = a.ports?.filter((x): x is NumberedPort => typeof x.port !== 'string');
       if (specs === undefined || specs.some(x => x.port === undefined || x.endPort !== undefined)) {
         problems.push(`undeclared egress: ${id} may reach [${[...a.peers].sort().join(', ')}] on${portsText(specs)} (${a.policy})`);
         continue;
       }
+      const sameAsStranger = a.peers.has(strangerId(UNMANAGED_NAMESPACE));
       for (const peer of [...a.peers].sort()) {
-        if (peer === EXTERNAL || peer === id) {
-          continue;
+        if (peer === EXTERNAL || peer === id || (sameAsStranger && isImpersonator(peer))) {
+          continue; // an impersonator the same rule admits with the unmanaged stranger: reported for the stranger
         }
         for (const spec of specs) {
-          const ports = typeof spec.port === 'number'
-            ? [spec.port]
-            : (workloads.get(peer)?.ports ?? []).filter(x => x.name === spec.port && (x.protocol ?? 'TCP') === spec.protocol).map(x => x.port);
-          for (const port of ports) {
-            if (!allowed.has(`${peer}|${port}|${spec.protocol}`)) {
-              problems.push(`undeclared egress ${id} -> ${peer}:${port}/${spec.protocol} is open: NetworkPolicy (${a.policy})`);
-            }
+          if (!allowed.has(`${peer}|${spec.port}|${spec.protocol}`)) {
+            problems.push(`undeclared egress ${id} -> ${peer}:${spec.port}/${spec.protocol} is open: NetworkPolicy (${a.policy})`);
           }
         }
       }
@@ -269,6 +290,78 @@ function verifyEgress(model: PolicyModel, access: EffectiveAccess, expected: Map
     }
   }
   return problems;
+}
+
+/** A NetworkPolicy port spec with a number (or none: every port of its protocol), not a name. */
+interface NumberedPort {
+  readonly protocol: string;
+  readonly port?: number;
+  readonly endPort?: number;
+}
+
+/** A named port in a rule: declared pods have unnamed ports, so what it opens is unknown. */
+function namedPortFinding(name: string, policy: string, where: string): string {
+  return `named port '${name}' in ${policy}: the self-check cannot resolve it; name the port number (${where})`;
+}
+
+/**
+ * Every ingress rule of a service's pods, on any port, opens only the declared target ports and
+ * the sidecar metrics ports (TCP): the flows above are decided on those ports only, so a rule
+ * that opens another port (to anyone, even a declared caller) is found here, by its ports alone.
+ * A named port is reported as unverifiable. A quarantined pod's rules are checked likewise,
+ * unless the rule also applies to the service's own pods (then it is reported once, for them).
+ */
+function verifyIngressPorts(model: PolicyModel, access: EffectiveAccess): string[] {
+  const problems: string[] = [];
+  const metrics = `the sidecar metrics ports TCP ${SIDECAR_METRICS_PORTS.join(', ')}`;
+  for (const s of model.services) {
+    const id = serviceId(s);
+    const declared = [...new Set(s.ports.map(x => x.targetPort))].sort((a, b) => a - b);
+    const open = [...new Set([...declared, ...SIDECAR_METRICS_PORTS])];
+    const which = declared.length > 0 ? `which declares only TCP ${declared.join(', ')} and ${metrics}` : `which declares no port, only ${metrics}`;
+    const own = access._ingressRules(id) ?? [];
+    for (const r of own) {
+      for (const w of widerPorts(r, open)) {
+        problems.push(w.named !== undefined ? namedPortFinding(w.named, r.policy, `ingress of ${id}`) : `undeclared ingress port: ${r.policy} admits ${w.text} into ${id}, ${which}`);
+      }
+    }
+    const ownRules = new Set(own.map(r => `${r.policy}#${r.rule}`));
+    const copy = quarantinedId(id);
+    for (const r of (access._ingressRules(copy) ?? []).filter(x => !ownRules.has(`${x.policy}#${x.rule}`))) {
+      for (const w of widerPorts(r, open)) {
+        problems.push(w.named !== undefined ? namedPortFinding(w.named, r.policy, `ingress of ${copy}`) : `quarantine broken: ${r.policy} admits ${w.text} into ${copy}`);
+      }
+    }
+  }
+  return problems;
+}
+
+/** What an ingress rule admits beyond the `open` TCP ports: one entry per offending port spec. */
+function widerPorts(r: IngressRule, open: readonly number[]): Array<{ text: string; named?: string }> {
+  if (r.ports === undefined) {
+    return [{ text: 'every port' }];
+  }
+  const out: Array<{ text: string; named?: string }> = [];
+  for (const spec of r.ports) {
+    const text = `${spec.protocol} ${spec.port}${spec.endPort !== undefined ? `-${spec.endPort}` : ''}`;
+    if (typeof spec.port === 'string') {
+      out.push({ text, named: spec.port });
+    } else if (spec.port === undefined) {
+      out.push({ text: `every ${spec.protocol} port` });
+    } else if (spec.protocol !== 'TCP') {
+      out.push({ text });
+    } else if (spec.endPort !== undefined) {
+      // A range port..endPort stays inside when every port of it is open (endPort < port is rejected by the API server).
+      const from = spec.port;
+      const to = spec.endPort;
+      if (to - from + 1 > open.filter(p => p >= from && p <= to).length) {
+        out.push({ text });
+      }
+    } else if (!open.includes(spec.port)) {
+      out.push({ text });
+    }
+  }
+  return out;
 }
 
 /** A quarantined pod's egress is isolated and no rule admits anything out of it. */

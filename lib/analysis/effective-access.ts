@@ -1,6 +1,6 @@
 import { AuthorizationLayer, MeshDecision, parseAuthorizationPolicy } from './authorization-semantics';
 import { KubeObject } from './manifest';
-import { AdmittedCidr, EgressAllowance, EXTERNAL, NetworkDecision, NetworkPolicyLayer, parseNetworkPolicy } from './network-policy-semantics';
+import { AdmittedCidr, EgressAllowance, EXTERNAL, IngressRule, NetworkDecision, NetworkPolicyLayer, parseNetworkPolicy } from './network-policy-semantics';
 import { parsePeerAuthentication, PeerAuthenticationLayer } from './peer-authentication-semantics';
 import { isHttpPort, namespacesOf, Workload, WorkloadPort, workloadsOf } from './workload';
 import { addTo } from '../util/multimap';
@@ -141,6 +141,15 @@ export class EffectiveAccess {
    */
   public _ingressRulesOn(destination: string, port: number, protocol = 'TCP'): Array<{ policy: string; peers?: ReadonlySet<string> }> | undefined {
     return this.network.ingressRulesOn(this.workload(destination).id, port, protocol);
+  }
+
+  /**
+   * Every ingress rule that applies to a workload's pods, on any port, with its peers and port
+   * specs; undefined when their ingress is not isolated.
+   * @internal
+   */
+  public _ingressRules(destination: string): IngressRule[] | undefined {
+    return this.network.ingressRules(this.workload(destination).id);
   }
 
   /** Decides one flow. `source` may be 'external'. */

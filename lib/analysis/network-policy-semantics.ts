@@ -40,6 +40,8 @@ export interface ParsedNetworkPolicy {
 /** One way a direction is allowed: a set of peers (or all), on matching ports, by a policy. */
 interface Allowance {
   readonly ref: string;
+  /** The rule's index in its policy's ingress or egress list. */
+  readonly rule: number;
   /** undefined: any peer, inside or outside the cluster. */
   readonly peers?: Set<string>;
   /** The ipBlock CIDRs among the rule's peers. */
@@ -62,6 +64,18 @@ export interface EgressAllowance {
   readonly peers?: ReadonlySet<string>;
   /** The ipBlock CIDRs among the rule's peers. */
   readonly cidrs: readonly string[];
+  /** The rule's ports; undefined: every port. */
+  readonly ports?: ReadonlyArray<{ readonly protocol: string; readonly port?: number | string; readonly endPort?: number }>;
+}
+
+/** One ingress rule that applies to a workload, with its port specs, as the analysis resolved it. */
+export interface IngressRule {
+  /** The policy (namespace/name). */
+  readonly policy: string;
+  /** The rule's index in the policy's ingress list: with `policy`, identifies the rule. */
+  readonly rule: number;
+  /** The workload ids (and EXTERNAL) the rule's peers match; undefined: every source. */
+  readonly peers?: ReadonlySet<string>;
   /** The rule's ports; undefined: every port. */
   readonly ports?: ReadonlyArray<{ readonly protocol: string; readonly port?: number | string; readonly endPort?: number }>;
 }
@@ -152,8 +166,8 @@ export class NetworkPolicyLayer {
       const outPolicies = selecting.filter(p => p.egressIsolates);
       this.isolating.set(w.id, { ingress: inPolicies.map(p => p.ref), egress: outPolicies.map(p => p.ref) });
       // A pod no policy isolates for a direction allows everything in that direction.
-      this.ingress.set(w.id, inPolicies.length === 0 ? undefined : inPolicies.flatMap(p => p.ingress.map(r => allowance(p, r, resolve))));
-      this.egress.set(w.id, outPolicies.length === 0 ? undefined : outPolicies.flatMap(p => p.egress.map(r => allowance(p, r, resolve))));
+      this.ingress.set(w.id, inPolicies.length === 0 ? undefined : inPolicies.flatMap(p => p.ingress.map((r, i) => allowance(p, r, i, resolve))));
+      this.egress.set(w.id, outPolicies.length === 0 ? undefined : outPolicies.flatMap(p => p.egress.map((r, i) => allowance(p, r, i, resolve))));
     }
   }
 
@@ -227,6 +241,14 @@ export class NetworkPolicyLayer {
   public ingressRulesOn(dst: string, port: number, protocol = 'TCP'): Array<{ policy: string; peers?: ReadonlySet<string> }> | undefined {
     const allowances = this.ingress.get(dst);
     return allowances?.filter(a => portMatches(a.ports, port, protocol, this.byId.get(dst))).map(a => ({ policy: a.ref, peers: a.peers }));
+  }
+
+  /**
+   * Every ingress rule that applies to a workload, whatever its ports, with its peers and port
+   * specs: undefined when no policy isolates its ingress (then every source and port is allowed).
+   */
+  public ingressRules(dst: string): IngressRule[] | undefined {
+    return this.ingress.get(dst)?.map(a => ({ policy: a.ref, rule: a.rule, peers: a.peers, ports: a.ports }));
   }
 
   /** Whether the destination is isolated for ingress. */
@@ -303,16 +325,16 @@ function firstLabel(selector: LabelSelector): [string, string] | undefined {
   return key === undefined ? undefined : [key, labels[key]];
 }
 
-function allowance(p: ParsedNetworkPolicy, r: Rule, resolve: (peer: Peer, ns: string) => Set<string>): Allowance {
+function allowance(p: ParsedNetworkPolicy, r: Rule, rule: number, resolve: (peer: Peer, ns: string) => Set<string>): Allowance {
   if (r.peers === undefined) {
-    return { ref: p.ref, cidrs: [], ports: r.ports };
+    return { ref: p.ref, rule, cidrs: [], ports: r.ports };
   }
   const peers = new Set<string>();
   for (const peer of r.peers) {
     resolve(peer, p.namespace).forEach(id => peers.add(id));
   }
   const cidrs = r.peers.filter(peer => peer.ipBlock !== undefined).map(peer => peer.ipBlock!.cidr);
-  return { ref: p.ref, peers, cidrs, ports: r.ports };
+  return { ref: p.ref, rule, peers, cidrs, ports: r.ports };
 }
 
 /**

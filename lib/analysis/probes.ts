@@ -5,6 +5,9 @@ import { Workload } from './workload';
  * that access granted to "anyone" shows up as a flow. A policy that admits every pod of a
  * namespace (`podSelector: {}`), every namespace (`namespaceSelector: {}`), or a principal by
  * namespace or wildcard admits a stranger too, and no declared flow has a stranger at either end.
+ * A stranger has no labels, so a peer that picks pods by label in every namespace would miss it:
+ * an impersonator, a pod labelled like a declared service or platform pod outside every managed
+ * namespace, shows that peer up.
  */
 
 /** The service account of every stranger: no declared service uses it. */
@@ -15,6 +18,7 @@ export const UNMANAGED_NAMESPACE = 'zero-trust-probe-unmanaged';
 
 const STRANGER_PREFIX = 'probe/stranger/';
 const QUARANTINED_PREFIX = 'probe/quarantined/';
+const IMPERSONATOR_PREFIX = 'probe/impersonator/';
 
 /** The id of the stranger in a namespace. */
 export function strangerId(namespace: string): string {
@@ -24,6 +28,16 @@ export function strangerId(namespace: string): string {
 /** Whether a workload id is a stranger's. */
 export function isStranger(id: string): boolean {
   return id.startsWith(STRANGER_PREFIX);
+}
+
+/** The id of the impersonator of a workload. */
+export function impersonatorId(id: string): string {
+  return `${IMPERSONATOR_PREFIX}${id}`;
+}
+
+/** Whether a workload id is an impersonator's. */
+export function isImpersonator(id: string): boolean {
+  return id.startsWith(IMPERSONATOR_PREFIX);
 }
 
 /** The id of the quarantined copy of a workload. */
@@ -58,4 +72,16 @@ export function strangers(namespaces: Iterable<string>): Workload[] {
  */
 export function quarantinedCopy(w: Workload, quarantineLabel: string): Workload {
   return { ...w, id: quarantinedId(w.id), labels: { ...w.labels, [quarantineLabel]: 'true' } };
+}
+
+/**
+ * A pod that looks like `w` (same labels and ports) but runs in the unmanaged namespace under the
+ * stranger's service account: only a peer that matches `w`'s labels in namespaces nobody declared
+ * (`namespaceSelector: {}` with a podSelector, say) picks it. It must have no flow into any service
+ * at either layer, and no service's egress may reach it. In `w`'s own namespace the same labels
+ * are `w` itself, so the impersonator lives in the unmanaged namespace only.
+ */
+export function impersonator(w: Workload): Workload {
+  const { ip: _ip, ...rest } = w;
+  return { ...rest, id: impersonatorId(w.id), namespace: UNMANAGED_NAMESPACE, serviceAccountName: STRANGER_SERVICE_ACCOUNT, meshed: true };
 }

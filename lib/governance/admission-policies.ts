@@ -32,6 +32,12 @@ export const LIFECYCLE_CONTROLLERS = [
  */
 const OBJECT_REF_VAP = "request.kind.kind + ' ' + (namespaceObject != null ? namespaceObject.metadata.name + '/' : '') + request.name";
 
+/** The kube-controller-manager controllers that delete pods, by their service accounts in kube-system. */
+const POD_DELETING_CONTROLLERS = [
+  'replicaset-controller', 'statefulset-controller', 'daemon-set-controller', 'job-controller', 'generic-garbage-collector',
+  'namespace-controller', 'pod-garbage-collector', 'node-controller', 'taint-eviction-controller',
+];
+
 /**
  * Kubernetes' own components that delete pods in normal operation, as the API server authenticates
  * them: the kube-controller-manager's controllers, each with its service account in kube-system
@@ -43,8 +49,13 @@ const OBJECT_REF_VAP = "request.kind.kind + ' ' + (namespaceObject != null ? nam
  * request of their own, so they need no entry here.
  */
 export const POD_LIFECYCLE_IDENTITIES: ResolvedIdentities = {
-  usernames: ['system:kube-controller-manager', 'system:kube-scheduler'],
-  usernamePrefixes: ['system:node:', 'system:serviceaccount:kube-system:'],
+  usernames: [
+    'system:kube-controller-manager', 'system:kube-scheduler',
+    // kube-controller-manager with --use-service-account-credentials: one service account per controller (by name,
+    // so add-ons that also run in kube-system, e.g. the load balancer controller, may not delete a quarantined pod).
+    ...POD_DELETING_CONTROLLERS.map(sa => `system:serviceaccount:kube-system:${sa}`),
+  ],
+  usernamePrefixes: ['system:node:'],
   groups: [],
 };
 

@@ -294,7 +294,10 @@ describe('8. the quarantine label with the cluster\'s identities: the responders
 
   test('a tenant (or any non-system identity) may not delete a quarantined pod: the message names the pod and the fix', () => {
     for (const user of [editor, authenticated, ...lookAlikes, { username: 'system:serviceaccount:shop:order', groups: ['system:serviceaccounts'] },
-      { username: 'system:serviceaccount:kube-systemx:evil' }, { username: 'arn:aws:sts::111122223333:assumed-role/KubectlRole/handler' }]) {
+      { username: 'system:serviceaccount:kube-systemx:evil' }, { username: 'arn:aws:sts::111122223333:assumed-role/KubectlRole/handler' },
+      // add-ons that also run in kube-system are not Kubernetes' pod lifecycle
+      { username: 'system:serviceaccount:kube-system:aws-load-balancer-controller' }, { username: 'system:serviceaccount:kube-system:aws-node' },
+      { username: 'system:serviceaccount:kube-system:replicaset-controller-evil' }]) {
       const verdict = quarantine({ operation: 'DELETE', oldObject: quarantined, userInfo: user });
       expect({ user: user.username, allowed: verdict?.allowed }).toEqual({ user: user.username, allowed: false });
       expect(verdict?.messages).toEqual([`Pod shop/order-7d9f is quarantined (${Q}=true); ${user.username} may not delete it: that ends the quarantine`
@@ -311,6 +314,10 @@ describe('8. the quarantine label with the cluster\'s identities: the responders
   test.each([
     ['the ReplicaSet controller (scale-down, rollout)', 'system:serviceaccount:kube-system:replicaset-controller', []],
     ['the StatefulSet controller', 'system:serviceaccount:kube-system:statefulset-controller', []],
+    ['the DaemonSet controller', 'system:serviceaccount:kube-system:daemon-set-controller', []],
+    ['the Job controller', 'system:serviceaccount:kube-system:job-controller', []],
+    ['the taint eviction controller', 'system:serviceaccount:kube-system:taint-eviction-controller', []],
+    ['the controller manager (without per-controller credentials)', 'system:kube-controller-manager', []],
     ['the garbage collector (owner deleted)', 'system:serviceaccount:kube-system:generic-garbage-collector', []],
     ['the namespace controller (namespace deleted)', 'system:serviceaccount:kube-system:namespace-controller', []],
     ['the pod garbage collector (node gone)', 'system:serviceaccount:kube-system:pod-garbage-collector', []],

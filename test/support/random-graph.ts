@@ -41,11 +41,15 @@ export const SAMPLE_PATHS = ['/a', '/b/c', '/api/x', '/api/x/y', '/users/7/order
 
 const nameArb = fc.stringMatching(/^[a-z]([-a-z0-9]{0,14}[a-z0-9])?$/);
 
+/** Ports the Istio sidecar uses in every pod: the model refuses them as container ports. */
+const SIDECAR_PORTS = new Set([15000, 15001, 15004, 15006, 15008, 15009, 15020, 15021, 15053, 15090]);
+const containerPortArb = fc.integer({ min: 1, max: 65535 }).filter(p => !SIDECAR_PORTS.has(p));
+
 const portArb: fc.Arbitrary<PortSpec> = fc.record({
   protocol: fc.constantFrom<Proto>('http', 'grpc', 'tcp'),
   port: fc.integer({ min: 1, max: 65535 }),
-  retarget: fc.option(fc.integer({ min: 1, max: 65535 }), { freq: 3 }),
-}).map(({ protocol, port, retarget }) => ({ protocol, port, targetPort: retarget ?? port }));
+  retarget: fc.option(containerPortArb, { freq: 3 }),
+}).map(({ protocol, port, retarget }) => ({ protocol, port, targetPort: retarget ?? (SIDECAR_PORTS.has(port) ? port + 100 : port) }));
 
 const serviceShapeArb = fc.record({
   namespace: fc.constantFrom(...NAMESPACES),

@@ -14,10 +14,12 @@ export const NAMESPACE_RESOURCES_OPT_OUT_ANNOTATION = 'zero-trust.cdk.io/namespa
  * Services belong only in the ingress gateway's namespace.
  */
 export const DEFAULT_NAMESPACE_QUOTA: Readonly<Record<string, string>> = {
-  'limits.memory': '48Gi',
+  // Sized so that 50 pods fit with room for a rolling update: each meshed pod also carries the Istio proxy
+  // (by default 100m CPU and 128Mi requested, a 1Gi memory limit) next to a container with the LimitRange defaults.
+  'limits.memory': '96Gi',
   'pods': '50',
-  'requests.cpu': '8',
-  'requests.memory': '16Gi',
+  'requests.cpu': '16',
+  'requests.memory': '32Gi',
   'services.loadbalancers': '0',
   'services.nodeports': '0',
 };
