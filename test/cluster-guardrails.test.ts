@@ -96,6 +96,38 @@ describe('guardrails on a cluster', () => {
     expect(quarantine).not.toContain(kubectlRole);
   });
 
+  test('the AWS-managed add-on namespaces are system namespaces: their Namespace and host-reading DaemonSets are not judged; the same pod in a tenant namespace is', () => {
+    const objects = objectsOf(synth(cluster()), 'PlatformGuardrails') as Json[];
+    const constraints = objects.filter(o => String(o.apiVersion).startsWith('constraints.gatekeeper.sh/'));
+    expect(constraints.length).toBeGreaterThanOrEqual(7);
+    for (const c of constraints) {
+      expect({ kind: c.kind, excluded: (c as any).spec.match.excludedNamespaces })
+        .toEqual({ kind: c.kind, excluded: expect.arrayContaining(['amazon-cloudwatch', 'amazon-guardduty', 'kube-system']) });
+    }
+    // A CloudWatch agent-like DaemonSet: hostPath logs, a mounted token, images from the EKS add-on registry.
+    const agent = (namespace: string): Json => ({
+      apiVersion: 'apps/v1',
+      kind: 'DaemonSet',
+      metadata: { name: 'fluent-bit', namespace },
+      spec: {
+        template: {
+          spec: {
+            serviceAccountName: 'cloudwatch-agent',
+            containers: [{ name: 'fluent-bit', image: '602401143452.dkr.ecr.eu-west-1.amazonaws.com/eks/aws-for-fluent-bit:3', volumeMounts: [{ name: 'varlog', mountPath: '/var/log' }] }],
+            volumes: [{ name: 'varlog', hostPath: { path: '/var/log' } }],
+          },
+        },
+      },
+    });
+    const host = constraints.find(c => c.kind === 'ZeroTrustHostIsolation')!;
+    expect(constraintMatches(host, agent('amazon-cloudwatch'))).toBe(false);
+    expect(constraintMatches(host, agent('shop'))).toBe(true);
+    const labels = constraints.find(c => c.kind === 'ZeroTrustNamespaceLabels')!;
+    for (const name of ['amazon-cloudwatch', 'amazon-guardduty']) {
+      expect(constraintMatches(labels, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } })).toBe(false);
+    }
+  });
+
   test('rejects a single Gatekeeper replica (a fail-closed webhook would block the cluster while it restarts)', () => {
     expect(() => cluster({ guardrails: { gatekeeperReplicas: 1 } }))
       .toThrow(/ZeroTrustCluster 'Test\/Platform': guardrails.gatekeeperReplicas is 1.*Fix: use 2 or more/);

@@ -9,6 +9,18 @@ import { ClusterService } from '../identity/cluster-service';
 import { MeshPlatformProps } from '../model/platform';
 import { resolvePlatform } from '../model/resolved-platform';
 
+/**
+ * Namespaces no guardrail applies to on an EKS cluster: Kubernetes' own and Gatekeeper's (the
+ * guardrails' defaults), plus the namespaces of the AWS-managed add-ons this library installs or
+ * offers, whose pods EKS renders and keeps: `amazon-cloudwatch` (the CloudWatch agent and Fluent Bit
+ * DaemonSets read host logs through hostPath volumes and call the API with their tokens) and
+ * `amazon-guardduty` (the runtime monitoring agent runs privileged in the host PID namespace). The
+ * guardrails would refuse their pods; no tenant has RBAC there.
+ */
+export const EKS_SYSTEM_NAMESPACES: readonly string[] = [
+  'amazon-cloudwatch', 'amazon-guardduty', 'gatekeeper-system', 'kube-node-lease', 'kube-public', 'kube-system',
+];
+
 /** The Kubernetes group of the incident responder's access entry. */
 export const RESPONDERS_GROUP = 'zero-trust:responders';
 
@@ -43,6 +55,7 @@ export function guardrailsProps(cluster: eks.Cluster, breakGlassPrefix: string, 
   };
   return {
     platform,
+    systemNamespaces: [...EKS_SYSTEM_NAMESPACES],
     allowedImageRegistries: options.allowedImageRegistries ?? defaultRegistries(),
     deployers: kubectlRole ? { usernamePrefixes: [assumedRolePrefix(kubectlRole.roleName)] } : { groups: ['zero-trust:deployers'] },
     responders: { groups: [RESPONDERS_GROUP] },
