@@ -75,7 +75,7 @@ export function parse(expr: string): Node {
   let i = 0;
   const peek = () => tokens[i];
   const next = () => tokens[i++];
-  const expect = (t: string) => {
+  const consume = (t: string) => {
     if (next() !== t) {
       throw new Error(`promql: expected '${t}' at token ${i - 1} ('${tokens[i - 1]}') of: ${expr}`);
     }
@@ -114,7 +114,7 @@ export function parse(expr: string): Node {
     }
     if (t === '(') {
       const inner = and();
-      expect(')');
+      consume(')');
       return inner;
     }
     if (/^\d+(\.\d+)?$/.test(t)) {
@@ -127,15 +127,15 @@ export function parse(expr: string): Node {
         }
         next();
         const metric = next();
-        expect('[');
+        consume('[');
         const range = duration(next());
-        expect(']');
+        consume(']');
         let offset = 0;
         if (peek() === 'offset') {
           next();
           offset = duration(next());
         }
-        expect(')');
+        consume(')');
         return { op: 'function', name: t, metric, range, offset };
       }
       if (peek() === '{' || peek() === '[') {
