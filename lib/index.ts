@@ -24,6 +24,7 @@ export * from './identity/access-grant';
 export * from './identity/break-glass';
 export * from './mesh/istio-mesh';
 export * from './cluster/node-group';
+export * from './cluster/zero-trust-cluster-props';
 export * from './cluster/zero-trust-cluster';
 export * from './cluster/guardrails-installation';
 export * from './checks';

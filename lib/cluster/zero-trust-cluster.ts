@@ -2,136 +2,27 @@ import { Annotations, Aspects, CfnCondition, CfnElement, CfnJson, CfnOutput, IAs
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as eks from 'aws-cdk-lib/aws-eks-v2';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { App as Cdk8sApp } from 'cdk8s';
 import { Construct, IConstruct } from 'constructs';
 import { acknowledge, ecrPublicPolicyId, MANAGED_POLICY_IDS } from './compliance-acknowledgements';
-import { ClusterGuardrailsOptions, GuardrailsInstallation } from './guardrails-installation';
+import { GuardrailsInstallation } from './guardrails-installation';
 import { guardrailsProps, rbacManifestObjects } from './guardrails-wiring';
 import { groupManifests, ManifestObject, manifestBytes, stableBucket } from './manifest-groups';
-import { NodeAmi, NodeGroupOptions, nodeLaunchTemplate } from './node-group';
-import { parseIpv4Cidr } from '../checks/cidr';
+import { NodeAmi, nodeLaunchTemplate } from './node-group';
+import { checkPublicEndpoint } from './public-endpoint';
+import { ZeroTrustClusterProps } from './zero-trust-cluster-props';
 import { ZeroTrustChecks } from '../checks/zero-trust-checks';
 import { ZeroTrustKeys } from '../encryption/zero-trust-keys';
 import { AccessGrantOptions, NamespaceAccessGrant } from '../identity/access-grant';
 import { AwsApi } from '../identity/aws-api';
-import { BreakGlassAccess, BreakGlassOptions } from '../identity/break-glass';
+import { BreakGlassAccess } from '../identity/break-glass';
 import { ClusterService, ClusterServiceOptions } from '../identity/cluster-service';
 import { IstioMesh } from '../mesh/istio-mesh';
 import { ExternalEndpoint, ExternalEndpointProtocol } from '../model/external-endpoint';
-import { MeshPlatformProps } from '../model/platform';
 import { INetworkTiers } from '../network/network-tiers';
 import { SegmentedVpc } from '../network/segmented-vpc';
-import { NamespaceResourceOptions, ZeroTrustPolicyChart } from '../policy/zero-trust-policy-chart';
-
-/**
- * An explicit, named weakening: a public API endpoint next to the private one, reachable only from
- * the listed CIDRs (controls.md EKS-02). The cluster records the opt-out where `ZeroTrustChecks`
- * (ZT-EKS-1) reads it, and synthesis warns.
- */
-export interface PublicEndpointOptions {
-  /**
-   * Who may reach the public endpoint: literal IPv4 CIDRs (what ZT-EKS-1 can verify). Must be
-   * non-empty and must not contain 0.0.0.0/0, ::/0 or any other /0.
-   */
-  readonly allowedCidrs: string[];
-  /**
-   * Why the endpoint must be public, recorded in the cluster resource's Metadata
-   * `cdk-zero-trust-eks:publicEndpointOptOut` (see `ZeroTrustChecks.allowPublicEndpoint`).
-   * @default - a reason naming this prop and the allowed CIDRs
-   */
-  readonly reason?: string;
-}
-
-/** Props of `ZeroTrustCluster`. */
-export interface ZeroTrustClusterProps {
-  /** The Kubernetes version (one that EKS creates today, e.g. `KubernetesVersion.V1_35`). */
-  readonly version: eks.KubernetesVersion;
-  /** The kubectl layer matching the version (e.g. `KubectlV35Layer` from `@aws-cdk/lambda-layer-kubectl-v35`). */
-  readonly kubectlLayer: lambda.ILayerVersion;
-  /**
-   * The cluster's name: also the name of its control-plane log group `/aws/eks/<name>/cluster`.
-   * @default - a stable name derived from the construct path
-   */
-  readonly clusterName?: string;
-  /**
-   * The network tiers.
-   * @default - a new `SegmentedVpc`
-   */
-  readonly network?: INetworkTiers;
-  /**
-   * The customer-managed keys.
-   * @default - new `ZeroTrustKeys`
-   */
-  readonly keys?: ZeroTrustKeys;
-  /**
-   * A role that gets cluster-admin through an access entry (the only human admin besides
-   * break-glass; the kubectl handler's entry is the documented exception).
-   * @default - no human admin
-   */
-  readonly adminRole?: iam.IRole;
-  /**
-   * The managed node group.
-   * @default - 2 to 4 `m6i.large` AL2023 nodes
-   */
-  readonly nodeGroup?: NodeGroupOptions;
-  /**
-   * Retention of the control-plane logs.
-   * @default logs.RetentionDays.ONE_YEAR
-   */
-  readonly logRetention?: logs.RetentionDays;
-  /**
-   * A public API endpoint next to the private one: a named opt-out with a required CIDR allow-list.
-   * @default - private endpoint only
-   */
-  readonly publicEndpoint?: PublicEndpointOptions;
-  /**
-   * The Istio release.
-   * @default '1.30.3'
-   */
-  readonly istioVersion?: string;
-  /**
-   * The default namespace of services.
-   * @default 'apps'
-   */
-  readonly defaultNamespace?: string;
-  /**
-   * The platform workloads, where they differ from design.md section 2.
-   * @default - the defaults
-   */
-  readonly platform?: MeshPlatformProps;
-  /**
-   * Install the admission guardrails (OPA Gatekeeper, its constraints and the library's
-   * ValidatingAdmissionPolicies). Set to `false` only as a named, visible opt-out: synthesis then
-   * warns and the stack output `AdmissionGuardrails` says `disabled`.
-   * @default true
-   */
-  readonly admissionGuardrails?: boolean;
-  /**
-   * Options of the admission guardrails: enforcement and exemptions per guardrail, allowed image
-   * registries, Gatekeeper's version and replicas.
-   * @default - every guardrail denies; the default registries; Gatekeeper 3.22.2 with 3 replicas
-   */
-  readonly guardrails?: ClusterGuardrailsOptions;
-  /**
-   * The break-glass role: the only human cluster-admin, assumable only with MFA.
-   * @default - trusted by the account root principal (with MFA), 1-hour sessions
-   */
-  readonly breakGlass?: BreakGlassOptions;
-  /**
-   * The ResourceQuota and LimitRange of every service namespace (controls.md K8S-08).
-   * @default - the defaults of `NamespaceResourceOptions`
-   */
-  readonly namespaceResources?: NamespaceResourceOptions;
-  /**
-   * The version of the `eks-pod-identity-agent` add-on, installed when a service uses
-   * `WorkloadIdentity.POD_IDENTITY` with a role: one that
-   * `aws eks describe-addon-versions --addon-name eks-pod-identity-agent` lists for the cluster's version.
-   * @default - the add-on's default version for the cluster's Kubernetes version
-   */
-  readonly podIdentityAgentVersion?: string;
-}
+import { ZeroTrustPolicyChart } from '../policy/zero-trust-policy-chart';
 
 const SERVICE_CIDR = '172.20.0.0/16';
 /** Policy manifest bytes above which manifests go to nested stacks (the parent keeps room for the platform). */
@@ -554,32 +445,4 @@ function checkReplicas(path: string, replicas: number): number {
       + 'every matched request while it restarts. Fix: use 2 or more (default 3).');
   }
   return replicas;
-}
-
-function checkPublicEndpoint(path: string, options: PublicEndpointOptions): void {
-  const cidrs = options.allowedCidrs;
-  const fix = 'Fix: name your office or VPN CIDRs (literal IPv4, e.g. 203.0.113.0/24), or leave publicEndpoint out for a private endpoint.';
-  if (!Array.isArray(cidrs) || cidrs.length === 0) {
-    throw new Error(`ZeroTrustCluster '${path}': publicEndpoint.allowedCidrs must list the networks that may reach the API; EKS opens an empty list to 0.0.0.0/0 `
-      + `(got ${JSON.stringify(cidrs)}). ${fix}`);
-  }
-  for (const cidr of cidrs) {
-    if (typeof cidr !== 'string' || Token.isUnresolved(cidr)) {
-      throw new Error(`ZeroTrustCluster '${path}': publicEndpoint.allowedCidrs holds ${JSON.stringify(cidr)}, which is not a literal CIDR, so neither the library `
-        + `nor ZeroTrustChecks (ZT-EKS-1) can verify it at synth. ${fix}`);
-    }
-    const range = parseIpv4Cidr(cidr);
-    if (cidr.trim().endsWith('/0') || (range && range.first === 0 && range.last === 2 ** 32 - 1)) {
-      throw new Error(`ZeroTrustCluster '${path}': publicEndpoint.allowedCidrs must not contain ${cidr}, which admits the whole internet `
-        + `(got ${JSON.stringify(cidrs)}). ${fix}`);
-    }
-    if (!range) {
-      throw new Error(`ZeroTrustCluster '${path}': publicEndpoint.allowedCidrs holds '${cidr}', which is not an IPv4 CIDR a.b.c.d/n `
-        + `(ZeroTrustChecks ZT-EKS-1 verifies IPv4 CIDRs only) (got ${JSON.stringify(cidrs)}). ${fix}`);
-    }
-  }
-  if (options.reason !== undefined && options.reason.trim() === '') {
-    throw new Error(`ZeroTrustCluster '${path}': publicEndpoint.reason must say why the endpoint is public (got ${JSON.stringify(options.reason)}). `
-      + 'Fix: give the reason, e.g. \'CI runners outside the VPC until the VPN lands\', or leave reason out for the default.');
-  }
 }
