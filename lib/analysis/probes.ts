@@ -25,11 +25,6 @@ export function strangerId(namespace: string): string {
   return `${STRANGER_PREFIX}${namespace}`;
 }
 
-/** Whether a workload id is a stranger's. */
-export function isStranger(id: string): boolean {
-  return id.startsWith(STRANGER_PREFIX);
-}
-
 /** The id of the impersonator of a workload. */
 export function impersonatorId(id: string): string {
   return `${IMPERSONATOR_PREFIX}${id}`;

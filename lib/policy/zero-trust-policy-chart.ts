@@ -54,7 +54,7 @@ export interface NamespaceResourceOptions {
    * its default; other keys are added). Values are Kubernetes quantities; object counts (`pods`,
    * `count/...`, `services.*`) are whole numbers. `services.loadbalancers` and `services.nodeports`
    * must stay '0': only the ingress gateway's namespace exposes Services outside the cluster.
-   * @default { 'requests.cpu': '8', 'requests.memory': '16Gi', 'limits.memory': '48Gi', pods: '50', 'services.loadbalancers': '0', 'services.nodeports': '0' }
+   * @default { 'requests.cpu': '16', 'requests.memory': '32Gi', 'limits.memory': '96Gi', pods: '50', 'services.loadbalancers': '0', 'services.nodeports': '0' }
    */
   readonly quota?: { [resource: string]: string };
   /**
