@@ -1,7 +1,7 @@
 import { cidrContains, prefixLength } from './cidr';
 import { EffectiveAccess, FlowDecision } from './effective-access';
 import { KubeObject } from './manifest';
-import { EgressAllowance, EXTERNAL, IngressRule } from './network-policy-semantics';
+import { EgressAllowance, EXTERNAL, IngressRule, PortSpec } from './network-policy-semantics';
 import { impersonator, isImpersonator, isQuarantinedCopy, quarantinedCopy, quarantinedId, strangerId, strangers, UNMANAGED_NAMESPACE } from './probes';
 import { Workload } from './workload';
 import { Microservice } from '../model/microservice';
@@ -343,11 +343,11 @@ function widerPorts(r: IngressRule, open: readonly number[]): Array<{ text: stri
   }
   const out: Array<{ text: string; named?: string }> = [];
   for (const spec of r.ports) {
-    const text = `${spec.protocol} ${spec.port}${spec.endPort !== undefined ? `-${spec.endPort}` : ''}`;
+    const text = portText(spec);
     if (typeof spec.port === 'string') {
       out.push({ text, named: spec.port });
     } else if (spec.port === undefined) {
-      out.push({ text: `every ${spec.protocol} port` });
+      out.push({ text });
     } else if (spec.protocol !== 'TCP') {
       out.push({ text });
     } else if (spec.endPort !== undefined) {
@@ -385,7 +385,12 @@ function portsText(ports: EgressAllowance['ports']): string {
   if (ports === undefined) {
     return ' every port';
   }
-  return ' ' + ports.map(x => (x.port === undefined ? `every ${x.protocol} port` : `${x.protocol} ${x.port}${x.endPort !== undefined ? `-${x.endPort}` : ''}`)).join(', ');
+  return ' ' + ports.map(portText).join(', ');
+}
+
+/** One port entry in words: 'TCP 8443', 'TCP 8000-9000', 'TCP http', or 'every UDP port'. */
+function portText(spec: PortSpec): string {
+  return spec.port === undefined ? `every ${spec.protocol} port` : `${spec.protocol} ${spec.port}${spec.endPort !== undefined ? `-${spec.endPort}` : ''}`;
 }
 
 /**

@@ -13,7 +13,8 @@ interface Peer {
   readonly ipBlock?: { readonly cidr: string; readonly except?: string[] };
 }
 
-interface PortSpec {
+/** A NetworkPolicy port entry: protocol, and a number, a name or a range. */
+export interface PortSpec {
   readonly protocol: string;
   readonly port?: number | string;
   readonly endPort?: number;
@@ -65,7 +66,7 @@ export interface EgressAllowance {
   /** The ipBlock CIDRs among the rule's peers. */
   readonly cidrs: readonly string[];
   /** The rule's ports; undefined: every port. */
-  readonly ports?: ReadonlyArray<{ readonly protocol: string; readonly port?: number | string; readonly endPort?: number }>;
+  readonly ports?: readonly PortSpec[];
 }
 
 /** One ingress rule that applies to a workload, with its port specs, as the analysis resolved it. */
@@ -77,7 +78,7 @@ export interface IngressRule {
   /** The workload ids (and EXTERNAL) the rule's peers match; undefined: every source. */
   readonly peers?: ReadonlySet<string>;
   /** The rule's ports; undefined: every port. */
-  readonly ports?: ReadonlyArray<{ readonly protocol: string; readonly port?: number | string; readonly endPort?: number }>;
+  readonly ports?: readonly PortSpec[];
 }
 
 /** The decision of the NetworkPolicy layer for one connection. */
@@ -342,7 +343,7 @@ function allowance(p: ParsedNetworkPolicy, r: Rule, rule: number, resolve: (peer
  * range with endPort, or a name resolved against the destination's container ports; a rule
  * without a port admits every port of its protocol (NetworkPolicyPort).
  */
-function portMatches(ports: PortSpec[] | undefined, port: number, protocol: string, dst: Workload | undefined): boolean {
+export function portMatches(ports: PortSpec[] | undefined, port: number, protocol: string, dst: Workload | undefined): boolean {
   if (ports === undefined) {
     return true;
   }

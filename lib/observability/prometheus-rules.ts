@@ -1,3 +1,7 @@
+import { ALERT_MESSAGE_FORMAT, QUARANTINE_LABEL } from './alert-contract';
+
+export { ALERT_MESSAGE_FORMAT, QUARANTINE_LABEL };
+
 /** Thresholds of the Prometheus alerting rules. */
 export interface PrometheusRuleOptions {
   /** Denied requests per second (per source workload, over 5 minutes) above which to alert. */
@@ -7,22 +11,6 @@ export interface PrometheusRuleOptions {
   /** ...and only when the rate is above this many requests per second (quiet workloads stay quiet). */
   readonly anomalyMinimumRate: number;
 }
-
-/**
- * The label, and its value, by which an alerting rule marks its alerts for quarantine: the
- * quarantine responder acts on a firing alert only when it carries it, and records and ignores
- * every other alert. Add it to a rule of your own to have the responder act on it.
- */
-export const QUARANTINE_LABEL = { name: 'quarantine', value: 'true' } as const;
-
-/**
- * The `format` of the JSON the alert manager's SNS message template renders. The responder drops
- * (logged, and published as dropped) every SNS message without it: a CloudWatch alarm, a text
- * message, an alert manager without the template. It tells messages apart; it authenticates
- * nothing (anyone who may publish can write it): the policy of `ManagedPrometheus.alertTopic`,
- * which only the workspace may publish to, does that.
- */
-export const ALERT_MESSAGE_FORMAT = 'zero-trust-eks/alertmanager-sns/v1';
 
 /** Recording rule names, for dashboards and queries. */
 export const RECORDING_RULES = {

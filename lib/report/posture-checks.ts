@@ -3,6 +3,7 @@ import { cidrContains } from '../analysis/cidr';
 import { EffectiveAccess } from '../analysis/effective-access';
 import { LabelSelector, matchesSelector } from '../analysis/label-selector';
 import { field, KubeObject, list, objectRef } from '../analysis/manifest';
+import { portMatches } from '../analysis/network-policy-semantics';
 import { Workload } from '../analysis/workload';
 
 /** What the posture checks need to know about the platform. */
@@ -125,10 +126,9 @@ function ingressFromEveryPod(nps: KubeObject[], w: Workload, port: number, proto
   const selecting = nps.filter(o => o.metadata?.namespace === w.namespace && matchesSelector(field<LabelSelector>(o.spec, 'podSelector'), w.labels));
   const empty = (sel: unknown) => sel === undefined || (typeof sel === 'object' && sel !== null && Object.values(sel).every(v => (Array.isArray(v) ? v.length === 0 : Object.keys(v ?? {}).length === 0)));
   return selecting.some(o => list<Record<string, unknown>>(o.spec, 'ingress').some(rule => {
-    const ports = list<{ port?: number | string; endPort?: number; protocol?: string }>(rule, 'ports');
-    const portOk = ports.length === 0 || ports.some(x => (x.protocol ?? 'TCP') === protocol
-      && (x.port === undefined || typeof x.port === 'string' || (x.endPort !== undefined ? port >= x.port && port <= x.endPort : x.port === port)));
-    return portOk && list<Record<string, unknown>>(rule, 'from').some(peer => peer.namespaceSelector !== undefined && empty(peer.namespaceSelector) && empty(peer.podSelector));
+    const ports = list<{ port?: number | string; endPort?: number; protocol?: string }>(rule, 'ports')
+      .map(x => ({ protocol: x.protocol ?? 'TCP', port: x.port, endPort: x.endPort }));
+    return portMatches(ports.length === 0 ? undefined : ports, port, protocol, w) && list<Record<string, unknown>>(rule, 'from').some(peer => peer.namespaceSelector !== undefined && empty(peer.namespaceSelector) && empty(peer.podSelector));
   }));
 }
 

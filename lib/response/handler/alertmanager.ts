@@ -1,4 +1,5 @@
 import { IgnoredInput, Json, MalformedInput, namedTarget, obj, ParsedInput, parseTime, QuarantineRequest, str, workloadKind } from './requests';
+import { ALERT_MESSAGE_FORMAT, QUARANTINE_LABEL } from '../../observability/alert-contract';
 
 /**
  * Parsing of SNS notifications from the Amazon Managed Service for Prometheus alert manager.
@@ -36,11 +37,10 @@ import { IgnoredInput, Json, MalformedInput, namedTarget, obj, ParsedInput, pars
  * @internal
  */
 
-/** The `format` the library's template writes. */
-export const ALERT_MESSAGE_FORMAT = 'zero-trust-eks/alertmanager-sns/v1';
+export { ALERT_MESSAGE_FORMAT };
 
-/** The label, and its value, by which a rule marks its alerts for quarantine. */
-export const QUARANTINE_MARK = { label: 'quarantine', value: 'true' } as const;
+/** The label, and its value, by which a rule marks its alerts for quarantine (one definition with the rules). */
+export const QUARANTINE_MARK = { label: QUARANTINE_LABEL.name, value: QUARANTINE_LABEL.value } as const;
 
 /** Parses one SNS record of a Lambda SNS event. */
 export function parseSnsRecord(record: unknown): ParsedInput[] {
